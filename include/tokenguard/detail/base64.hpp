@@ -1,0 +1,111 @@
+#ifndef TOKENGUARD_DETAIL_BASE64_HPP
+#define TOKENGUARD_DETAIL_BASE64_HPP
+
+/// Strict RFC 4648 section 4 base64. Only the canonical encoding of a byte
+/// string is accepted, so one secret has exactly one accepted spelling.
+///
+/// The decoder maps characters with arithmetic instead of a lookup table and
+/// scans the whole input before answering, because what it decodes is a Basic
+/// secret: neither cache timing nor an early exit should depend on its bytes.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tokenguard::detail {
+
+/// Bytes that decoding `encoded` input characters may produce (rounded up, so
+/// any length is safe to size a buffer with).
+[[nodiscard]] constexpr std::size_t base64_max_decoded_size(std::size_t encoded) noexcept {
+  return encoded / 4 * 3 + (encoded % 4 != 0 ? 3 : 0);
+}
+
+namespace base64_impl {
+
+/// 0..63 for a character of the standard alphabet, -1 for anything else
+/// (including '='), without branches or tables.
+[[nodiscard]] constexpr int decode_char(unsigned char byte) noexcept {
+  const int c = byte;
+  int v = -1;
+  // Each ((lo - c) & (c - hi)) >> 8 is all ones exactly when lo < c < hi.
+  v += (((0x40 - c) & (c - 0x5b)) >> 8) & (c - 64);  // 'A'..'Z' -> 1..26
+  v += (((0x60 - c) & (c - 0x7b)) >> 8) & (c - 70);  // 'a'..'z' -> 27..52
+  v += (((0x2f - c) & (c - 0x3a)) >> 8) & (c + 5);   // '0'..'9' -> 53..62
+  v += (((0x2a - c) & (c - 0x2c)) >> 8) & 63;        // '+'
+  v += (((0x2e - c) & (c - 0x30)) >> 8) & 64;        // '/'
+  return v;
+}
+
+inline constexpr char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace base64_impl
+
+/// Strict RFC 4648 section 4 base64 (alphabet A-Z a-z 0-9 + /, '=' padding):
+/// length a multiple of 4, padding only as the last one or two characters, no
+/// whitespace, no URL-safe alphabet, and the unused low bits before padding
+/// must be zero (canonical encoding only). Empty input decodes to empty.
+/// Writes to out (needs base64_max_decoded_size(in.size()) bytes). On failure
+/// out_len is 0 and the bytes of out are unspecified.
+[[nodiscard]] inline bool base64_decode_strict(std::string_view in, char* out,
+                                               std::size_t& out_len) noexcept {
+  out_len = 0;
+  if (in.size() % 4 != 0) return false;
+  if (in.empty()) return true;
+
+  // Lengths and padding are public; only the data characters are secret.
+  std::size_t pad = 0;
+  if (in[in.size() - 1] == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
+  const std::size_t data_chars = in.size() - pad;
+
+  int bad = 0;  // ORed with -1 by any invalid character: no early exit.
+  std::uint32_t acc = 0;
+  int bits = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < data_chars; ++i) {
+    const int v = base64_impl::decode_char(static_cast<unsigned char>(in[i]));
+    bad |= v;  // negative iff some v was -1
+    acc = (acc << 6) | (static_cast<std::uint32_t>(v) & 0x3f);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  // The leftover low bits (2 with one '=', 4 with two) must be zero.
+  const std::uint32_t leftover = acc & ((std::uint32_t{1} << bits) - 1);
+  if (bad < 0 || leftover != 0) return false;
+  out_len = n;
+  return true;
+}
+
+/// For tests and tools: standard padded encoding.
+[[nodiscard]] inline std::string base64_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    const std::uint32_t w = (std::uint32_t{static_cast<unsigned char>(in[i])} << 16) |
+                            (std::uint32_t{static_cast<unsigned char>(in[i + 1])} << 8) |
+                            std::uint32_t{static_cast<unsigned char>(in[i + 2])};
+    out += base64_impl::alphabet[(w >> 18) & 0x3f];
+    out += base64_impl::alphabet[(w >> 12) & 0x3f];
+    out += base64_impl::alphabet[(w >> 6) & 0x3f];
+    out += base64_impl::alphabet[w & 0x3f];
+  }
+  const std::size_t rest = in.size() - i;
+  if (rest != 0) {
+    std::uint32_t w = std::uint32_t{static_cast<unsigned char>(in[i])} << 16;
+    if (rest == 2) w |= std::uint32_t{static_cast<unsigned char>(in[i + 1])} << 8;
+    out += base64_impl::alphabet[(w >> 18) & 0x3f];
+    out += base64_impl::alphabet[(w >> 12) & 0x3f];
+    out += rest == 2 ? base64_impl::alphabet[(w >> 6) & 0x3f] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+}  // namespace tokenguard::detail
+
+#endif  // TOKENGUARD_DETAIL_BASE64_HPP
