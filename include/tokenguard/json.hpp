@@ -1,0 +1,206 @@
+#ifndef TOKENGUARD_JSON_HPP
+#define TOKENGUARD_JSON_HPP
+
+/// Loading a token store from JSON (SPEC 8) with simdjson: the object that
+/// `tokenTools/get` returns, or a bare array of tokens. A document that is not
+/// JSON or has the wrong shape is refused whole, with its position; a token
+/// whose own fields are wrong is kept with a load_error so that it fails
+/// closed while the others load.
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenguard/detail/json_text.hpp"
+#include "tokenguard/limits.hpp"
+#include "tokenguard/result.hpp"
+#include "tokenguard/token.hpp"
+
+namespace tokenguard {
+
+/// Store-wide switches (SPEC 9), persisted under "settings" in an owned store.
+struct store_settings {
+  bool secure_mode = false;
+  bool collect_usage_details = false;
+  bool add_audit_record = false;
+};
+
+struct parsed_store {
+  std::vector<token_record> tokens;
+  store_settings settings;
+};
+
+namespace detail {
+
+/// Reads one token object into a record; field problems go to load_error.
+inline void read_token(simdjson::dom::object object, token_record& r) {
+  auto note = [&r](std::string what) {
+    if (r.load_error.empty()) r.load_error = std::move(what);
+  };
+  auto read_string = [&](simdjson::dom::element v, std::string_view key, std::string& out) {
+    if (v.is_null()) return;
+    std::string_view s;
+    if (v.get_string().get(s) != simdjson::SUCCESS) {
+      note(std::string(key) + " must be a string");
+      return;
+    }
+    out.assign(s);
+  };
+  auto read_optional_string = [&](simdjson::dom::element v, std::string_view key,
+                                  std::optional<std::string>& out) {
+    if (v.is_null()) return;
+    std::string value;
+    std::string_view s;
+    if (v.get_string().get(s) != simdjson::SUCCESS) {
+      note(std::string(key) + " must be a string");
+      return;
+    }
+    out.emplace(s);
+  };
+  auto read_time = [&](simdjson::dom::element v, std::string_view key, std::int64_t& out) {
+    if (v.is_null()) return;
+    std::int64_t n = 0;
+    if (v.get_int64().get(n) != simdjson::SUCCESS || !(v.is_int64() || v.is_uint64()) || n < 0) {
+      note(std::string(key) + " must be a non-negative integer (milliseconds since the epoch)");
+      return;
+    }
+    out = n;
+  };
+  auto read_count = [&](simdjson::dom::element v, std::string_view key, std::uint64_t& out) {
+    if (v.is_null()) return;
+    std::uint64_t n = 0;
+    if (v.get_uint64().get(n) != simdjson::SUCCESS) {
+      note(std::string(key) + " must be a non-negative integer");
+      return;
+    }
+    out = n;
+  };
+
+  bool has_label = false;
+  for (auto field : object) {
+    const std::string_view key = field.key;
+    const simdjson::dom::element v = field.value;
+    if (key == "label") {
+      has_label = true;
+      read_string(v, key, r.label);
+    } else if (key == "user") {
+      read_string(v, key, r.user);
+    } else if (key == "token") {
+      read_optional_string(v, key, r.token);
+    } else if (key == "tokenSha256") {
+      read_optional_string(v, key, r.token_sha256);
+    } else if (key == "id") {
+      read_string(v, key, r.id);
+    } else if (key == "limitTo") {
+      read_string(v, key, r.limit_to);
+    } else if (key == "ip") {
+      read_string(v, key, r.ip);
+    } else if (key == "validUntil") {
+      read_time(v, key, r.valid_until);
+    } else if (key == "dateCreated") {
+      read_time(v, key, r.date_created);
+    } else if (key == "counter") {
+      read_count(v, key, r.counter);
+    } else if (key == "usageLimit") {
+      read_count(v, key, r.usage_limit);
+    } else if (key == "authorKey") {
+      read_string(v, key, r.author_key);
+    } else if (key == "userKey") {
+      read_string(v, key, r.user_key);
+    } else if (key == "userDisplayName") {
+      read_string(v, key, r.user_display_name);
+    } else if (key == "lastUsed") {
+      read_time(v, key, r.last_used);
+    } else if (key == "lastIp") {
+      read_string(v, key, r.last_ip);
+    } else {
+      if (!r.extra_members.empty()) r.extra_members.push_back(',');
+      append_json_string(r.extra_members, key);
+      r.extra_members.push_back(':');
+      r.extra_members += simdjson::minify(v);
+    }
+  }
+  if (!has_label) note("label is missing");
+}
+
+}  // namespace detail
+
+/// Parses a store document. Errors say where: a line and column for text that
+/// is not JSON, a path such as `$.tokens[3]` for a wrong shape.
+[[nodiscard]] inline result<parsed_store> parse_store_json(std::string_view json,
+                                                           const limits& lim = limits{}) {
+  if (json.size() > lim.max_store_bytes) {
+    return error{"the store is " + std::to_string(json.size()) + " bytes, over the limit of " +
+                 std::to_string(lim.max_store_bytes) + " (max_store_bytes)"};
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  const simdjson::padded_string padded(json);
+  if (const auto code = parser.parse(padded).get(root); code != simdjson::SUCCESS) {
+    std::string what;
+    detail::json_locator locator(json);
+    const std::size_t at = locator.locate(what);
+    if (at == std::string_view::npos) {
+      return error{std::string("the store is not valid JSON: ") + simdjson::error_message(code)};
+    }
+    return error{"the store is not valid JSON at " + detail::describe_offset(json, at) + ": " + what};
+  }
+
+  parsed_store out;
+  simdjson::dom::array tokens;
+  std::string base = "$";
+  if (root.is_array()) {
+    tokens = root.get_array().value_unsafe();
+  } else if (root.is_object()) {
+    const simdjson::dom::object top = root.get_object().value_unsafe();
+    simdjson::dom::element list;
+    if (top.at_key("tokens").get(list) != simdjson::SUCCESS) {
+      return error{"$: the store object has no \"tokens\" array"};
+    }
+    if (!list.is_array()) return error{"$.tokens: expected an array"};
+    tokens = list.get_array().value_unsafe();
+    base = "$.tokens";
+    simdjson::dom::element settings;
+    if (top.at_key("settings").get(settings) == simdjson::SUCCESS && !settings.is_null()) {
+      simdjson::dom::object settings_object;
+      if (settings.get_object().get(settings_object) != simdjson::SUCCESS) {
+        return error{"$.settings: expected an object"};
+      }
+      for (auto field : settings_object) {
+        bool* target = nullptr;
+        if (field.key == "secureMode") target = &out.settings.secure_mode;
+        if (field.key == "collectUsageDetails") target = &out.settings.collect_usage_details;
+        if (field.key == "addAuditRecord") target = &out.settings.add_audit_record;
+        if (target == nullptr) continue;  // settings of later versions
+        if (field.value.get_bool().get(*target) != simdjson::SUCCESS) {
+          return error{"$.settings." + std::string(field.key) + ": expected true or false"};
+        }
+      }
+    }
+  } else {
+    return error{"$: expected an object with a \"tokens\" array, or an array of tokens"};
+  }
+
+  if (tokens.size() > lim.max_tokens) {
+    return error{base + ": " + std::to_string(tokens.size()) + " tokens, over the limit of " +
+                 std::to_string(lim.max_tokens) + " (max_tokens)"};
+  }
+  out.tokens.reserve(tokens.size());
+  std::size_t index = 0;
+  for (simdjson::dom::element item : tokens) {
+    if (!item.is_object()) {
+      return error{base + "[" + std::to_string(index) + "]: expected a token object"};
+    }
+    detail::read_token(item.get_object().value_unsafe(), out.tokens.emplace_back());
+    ++index;
+  }
+  return out;
+}
+
+}  // namespace tokenguard
+
+#endif  // TOKENGUARD_JSON_HPP

@@ -1,0 +1,295 @@
+#ifndef TOKENGUARD_STORE_HPP
+#define TOKENGUARD_STORE_HPP
+
+/// An immutable, compiled snapshot of a token store: a flat table keyed by
+/// the SHA-256 of each secret, entries pointing at shared rule sets and
+/// address lists. Built off the request path; read by any number of threads.
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenguard/address.hpp"
+#include "tokenguard/detail/sha256.hpp"
+#include "tokenguard/limits.hpp"
+#include "tokenguard/result.hpp"
+#include "tokenguard/rules.hpp"
+#include "tokenguard/token.hpp"
+#include "tokenguard/usage.hpp"
+
+namespace tokenguard {
+
+/// A token that cannot authenticate, and why (SPEC 8: fail closed).
+struct token_problem {
+  std::size_t index = 0;  ///< position in the store's token list
+  std::string label;
+  std::string message;
+};
+
+class store {
+ public:
+  static constexpr std::uint32_t none = 0xFFFFFFFF;
+
+  struct entry {
+    detail::sha256_digest digest{};
+    std::int64_t valid_until = 0;
+    std::uint64_t usage_limit = 0;
+    usage_slot slot = 0;
+    std::uint32_t rules = none;  ///< index into rule sets; none = unrestricted
+    std::uint32_t ips = none;    ///< index into address lists; none = any
+    std::uint32_t record = 0;    ///< index of the token_record it came from
+    std::uint32_t label_offset = 0, id_offset = 0, user_offset = 0;
+    std::uint8_t label_size = 0, id_size = 0, user_size = 0;
+  };
+
+  /// Constant-time digest comparison on every probe; the probe sequence
+  /// depends on the digest, never on how much of a secret matches.
+  [[nodiscard]] const entry* find(const detail::sha256_digest& digest) const noexcept {
+    if (index_.empty()) return nullptr;
+    std::uint64_t h = 0;
+    std::memcpy(&h, digest.data(), sizeof h);
+    const std::size_t mask = index_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const std::uint32_t slot = index_[i];
+      if (slot == 0) return nullptr;
+      const entry& e = entries_[slot - 1];
+      if (detail::digest_equal(e.digest, digest)) return &e;
+    }
+  }
+
+  [[nodiscard]] std::string_view label(const entry& e) const noexcept {
+    return {arena_.data() + e.label_offset, e.label_size};
+  }
+  [[nodiscard]] std::string_view user(const entry& e) const noexcept {
+    return {arena_.data() + e.user_offset, e.user_size};
+  }
+  [[nodiscard]] std::string_view id(const entry& e) const noexcept {
+    return {arena_.data() + e.id_offset, e.id_size};
+  }
+  [[nodiscard]] const rule_set* rules(const entry& e) const noexcept {
+    return e.rules == none ? nullptr : rule_sets_[e.rules].get();
+  }
+  [[nodiscard]] const ip_allow_list* ips(const entry& e) const noexcept {
+    return e.ips == none ? nullptr : &ip_lists_[e.ips];
+  }
+
+  [[nodiscard]] std::span<const entry> entries() const noexcept { return entries_; }
+  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+  [[nodiscard]] std::size_t distinct_rule_sets() const noexcept { return rule_sets_.size(); }
+  [[nodiscard]] std::span<const token_problem> problems() const noexcept { return problems_; }
+
+  /// Compiles records into a snapshot. Tokens with problems are left out
+  /// (they cannot authenticate) and listed in problems(); with `strict`, any
+  /// problem refuses the whole store. Usage slots are bound in `usage`.
+  [[nodiscard]] static result<std::shared_ptr<const store>> compile(
+      std::span<const token_record> records, usage_store& usage, const limits& lim = limits{},
+      bool strict = false);
+
+ private:
+  std::vector<entry> entries_;
+  std::vector<std::uint32_t> index_;  ///< open addressing; entry index + 1, 0 = empty
+  std::vector<std::shared_ptr<const rule_set>> rule_sets_;
+  std::vector<ip_allow_list> ip_lists_;
+  std::string arena_;
+  std::vector<token_problem> problems_;
+};
+
+namespace detail {
+
+/// Usage key for a token without an id: its digest, so counts survive reloads.
+[[nodiscard]] inline std::string usage_key(const token_record& r, const sha256_digest& d) {
+  return r.id.empty() ? "sha256:" + to_hex(d) : r.id;
+}
+
+}  // namespace detail
+
+inline result<std::shared_ptr<const store>> store::compile(std::span<const token_record> records,
+                                                           usage_store& usage, const limits& lim,
+                                                           bool strict) {
+  if (records.size() > lim.max_tokens) {
+    return error{"the store has " + std::to_string(records.size()) + " tokens, over the limit of " +
+                 std::to_string(lim.max_tokens) + " (max_tokens)"};
+  }
+  auto out = std::make_shared<store>();
+  std::vector<std::string> problem(records.size());
+  std::vector<detail::sha256_digest> digests(records.size());
+
+  // Distinct texts compile once: stores often repeat the same limitTo and ip.
+  std::unordered_map<std::string_view, std::pair<std::uint32_t, std::string>> rule_cache;
+  std::unordered_map<std::string_view, std::pair<std::uint32_t, std::string>> ip_cache;
+  std::vector<std::uint32_t> rule_of(records.size(), none);
+  std::vector<std::uint32_t> ips_of(records.size(), none);
+
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const token_record& r = records[i];
+    std::string& why = problem[i];
+    if (!r.load_error.empty()) {
+      why = r.load_error;
+      continue;
+    }
+    if (r.label.empty()) {
+      why = "label is missing or empty";
+    } else if (r.label.size() > max_label_bytes) {
+      why = "label is " + std::to_string(r.label.size()) + " bytes, over the limit of " +
+            std::to_string(max_label_bytes);
+    } else if (r.user.size() > max_user_bytes) {
+      why = "user is over " + std::to_string(max_user_bytes) + " bytes";
+    } else if (r.id.size() > max_label_bytes) {
+      why = "id is over " + std::to_string(max_label_bytes) + " bytes";
+    } else if (r.valid_until < 0) {
+      why = "validUntil is negative";
+    } else if (!r.token && !r.token_sha256) {
+      why = "the token has no secret (neither token nor tokenSha256)";
+    } else if (r.token && r.token->empty()) {
+      why = "token (the secret) is empty";
+    }
+    if (!why.empty()) continue;
+
+    if (r.token_sha256) {
+      const auto parsed = detail::parse_hex_digest(*r.token_sha256);
+      if (!parsed) {
+        why = "tokenSha256 is not 64 hex digits";
+        continue;
+      }
+      digests[i] = *parsed;
+      if (r.token && !detail::digest_equal(detail::sha256(*r.token), *parsed)) {
+        why = "tokenSha256 is not the SHA-256 of token";
+        continue;
+      }
+    } else {
+      digests[i] = detail::sha256(*r.token);
+    }
+
+    if (!r.limit_to.empty()) {
+      auto [it, fresh] = rule_cache.try_emplace(r.limit_to, none, std::string());
+      if (fresh) {
+        auto compiled = rule_set::compile(r.limit_to, lim);
+        if (!compiled) {
+          it->second.second = "limitTo " + compiled.message();
+        } else if (!compiled.value().unrestricted()) {
+          it->second.first = static_cast<std::uint32_t>(out->rule_sets_.size());
+          out->rule_sets_.push_back(std::make_shared<const rule_set>(std::move(compiled).value()));
+        }
+      }
+      if (!it->second.second.empty()) {
+        why = it->second.second;
+        continue;
+      }
+      rule_of[i] = it->second.first;
+    }
+    if (!r.ip.empty()) {
+      auto [it, fresh] = ip_cache.try_emplace(r.ip, none, std::string());
+      if (fresh) {
+        auto parsed = ip_allow_list::parse(r.ip);
+        if (!parsed) {
+          it->second.second = "ip: " + parsed.message();
+        } else if (!parsed.value().allows_any()) {
+          it->second.first = static_cast<std::uint32_t>(out->ip_lists_.size());
+          out->ip_lists_.push_back(std::move(parsed).value());
+        }
+      }
+      if (!it->second.second.empty()) {
+        why = it->second.second;
+        continue;
+      }
+      ips_of[i] = it->second.first;
+    }
+  }
+
+  // A secret or id held by two tokens makes both ambiguous: neither loads.
+  {
+    std::unordered_map<std::string, std::size_t> by_digest;
+    std::unordered_map<std::string_view, std::size_t> by_id;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (!problem[i].empty()) continue;
+      const std::string key(reinterpret_cast<const char*>(digests[i].data()), digests[i].size());
+      auto [it, fresh] = by_digest.try_emplace(key, i);
+      if (!fresh) {
+        problem[i] = "its secret is also the secret of token '" + records[it->second].label + "'";
+        if (problem[it->second].empty()) {
+          problem[it->second] = "its secret is also the secret of token '" + records[i].label + "'";
+        }
+      }
+      if (records[i].id.empty()) continue;
+      auto [jt, fresh_id] = by_id.try_emplace(records[i].id, i);
+      if (!fresh_id) {
+        problem[i] = "its id is also the id of token '" + records[jt->second].label + "'";
+        if (problem[jt->second].empty()) {
+          problem[jt->second] = "its id is also the id of token '" + records[i].label + "'";
+        }
+      }
+    }
+  }
+
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (!problem[i].empty()) {
+      out->problems_.push_back({i, records[i].label, std::move(problem[i])});
+    }
+  }
+  if (strict && !out->problems_.empty()) {
+    const token_problem& p = out->problems_.front();
+    return error{"token " + std::to_string(p.index) + " '" + p.label + "': " + p.message +
+                 (out->problems_.size() > 1
+                      ? " (and " + std::to_string(out->problems_.size() - 1) + " more problems)"
+                      : "")};
+  }
+
+  const std::size_t loaded = records.size() - out->problems_.size();
+  out->entries_.reserve(loaded);
+  // Offsets are 32-bit: a store's label, user and id bytes must fit in 4 GiB.
+  std::size_t arena_bytes = 0;
+  for (const token_record& r : records) arena_bytes += r.label.size() + r.user.size() + r.id.size();
+  if (arena_bytes > 0xFFFFFFFFULL) return error{"the store's labels, users and ids exceed 4 GiB"};
+  out->arena_.reserve(arena_bytes);
+  auto append = [&out](std::string_view s) {
+    const auto offset = static_cast<std::uint32_t>(out->arena_.size());
+    out->arena_.append(s);
+    return offset;
+  };
+  std::size_t next_problem = 0;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
+      ++next_problem;
+      continue;
+    }
+    const token_record& r = records[i];
+    const auto slot = usage.bind(detail::usage_key(r, digests[i]), r.counter);
+    if (!slot) return error{"the usage store has no room for another token"};
+    entry e;
+    e.digest = digests[i];
+    e.valid_until = r.valid_until;
+    e.usage_limit = r.usage_limit;
+    e.slot = *slot;
+    e.rules = rule_of[i];
+    e.ips = ips_of[i];
+    e.record = static_cast<std::uint32_t>(i);
+    e.label_offset = append(r.label);
+    e.label_size = static_cast<std::uint8_t>(r.label.size());
+    e.user_offset = append(r.user);
+    e.user_size = static_cast<std::uint8_t>(r.user.size());
+    e.id_offset = append(r.id);
+    e.id_size = static_cast<std::uint8_t>(r.id.size());
+    out->entries_.push_back(e);
+  }
+
+  std::size_t capacity = 16;
+  while (capacity < out->entries_.size() * 2) capacity <<= 1;
+  out->index_.assign(capacity, 0);
+  for (std::size_t i = 0; i < out->entries_.size(); ++i) {
+    std::uint64_t h = 0;
+    std::memcpy(&h, out->entries_[i].digest.data(), sizeof h);
+    std::size_t j = h & (capacity - 1);
+    while (out->index_[j] != 0) j = (j + 1) & (capacity - 1);
+    out->index_[j] = static_cast<std::uint32_t>(i + 1);
+  }
+  return std::shared_ptr<const store>(std::move(out));
+}
+
+}  // namespace tokenguard
+
+#endif  // TOKENGUARD_STORE_HPP

@@ -1,0 +1,173 @@
+#ifndef TOKENGUARD_USAGE_HPP
+#define TOKENGUARD_USAGE_HPP
+
+/// Usage counters and last-use details, kept outside store snapshots so that
+/// a reload keeps the counts. This is the seam where a fleet-wide store (for
+/// example Redis with local batching) plugs in: the request path only calls
+/// try_consume() and record_use() on a slot number.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenguard/address.hpp"
+
+namespace tokenguard {
+
+using usage_slot = std::uint32_t;
+
+struct usage_snapshot {
+  std::uint64_t count = 0;
+  std::int64_t last_used_ms = 0;  ///< 0: never recorded
+  std::optional<ip_address> last_address;
+};
+
+class usage_store {
+ public:
+  virtual ~usage_store() = default;
+
+  /// Load time: the slot of a token id. A new slot starts at `initial`; an
+  /// existing one keeps the larger of its count and `initial`, so that a
+  /// reload can never hand a token back uses it has already spent. nullopt
+  /// when the store has no room for another slot.
+  virtual std::optional<usage_slot> bind(std::string_view token_id, std::uint64_t initial) = 0;
+
+  /// Request path, one atomic step: when limit is 0 or count < limit, count
+  /// goes up by one and the call returns true.
+  [[nodiscard]] virtual bool try_consume(usage_slot slot, std::uint64_t limit) noexcept = 0;
+
+  /// Request path: remember when and from where the token was last used.
+  virtual void record_use(usage_slot slot, std::int64_t now_ms, const ip_address& client) noexcept = 0;
+
+  [[nodiscard]] virtual usage_snapshot read(usage_slot slot) const noexcept = 0;
+  [[nodiscard]] virtual std::optional<usage_slot> find(std::string_view token_id) const = 0;
+};
+
+/// The in-process implementation: lock-free on the request path, a mutex only
+/// around bind(). Slots live in fixed-size chunks that never move.
+class local_usage final : public usage_store {
+  static constexpr std::size_t chunk_bits = 12;
+  static constexpr std::size_t chunk_size = std::size_t{1} << chunk_bits;
+  static constexpr std::size_t max_chunks = std::size_t{1} << 14;  // 67 M slots
+
+  struct slot_data {
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<std::int64_t> last_used_ms{0};
+    // The last address, in two halves plus its family (0 = none); a reader may
+    // see the halves of two different uses, which is acceptable for a detail.
+    std::atomic<std::uint64_t> address_high{0};
+    std::atomic<std::uint64_t> address_low{0};
+    std::atomic<std::uint8_t> address_family{0};
+  };
+  struct chunk {
+    std::array<slot_data, chunk_size> slots;
+  };
+
+ public:
+  local_usage() : chunks_(std::make_unique<std::atomic<chunk*>[]>(max_chunks)) {}
+  ~local_usage() override {
+    for (std::size_t i = 0; i < max_chunks; ++i) delete chunks_[i].load();
+  }
+  local_usage(const local_usage&) = delete;
+  local_usage& operator=(const local_usage&) = delete;
+
+  std::optional<usage_slot> bind(std::string_view token_id, std::uint64_t initial) override {
+    std::lock_guard<std::mutex> lock(bind_mutex_);
+    auto it = ids_.find(std::string(token_id));
+    if (it != ids_.end()) {
+      std::atomic<std::uint64_t>& count = at(it->second).count;
+      std::uint64_t seen = count.load();
+      while (seen < initial && !count.compare_exchange_weak(seen, initial)) {
+      }
+      return it->second;
+    }
+    const std::size_t index = next_;
+    if (index >= chunk_size * max_chunks) return std::nullopt;
+    if ((index & (chunk_size - 1)) == 0) {
+      chunks_[index >> chunk_bits].store(new chunk(), std::memory_order_release);
+    }
+    ++next_;
+    const auto slot = static_cast<usage_slot>(index);
+    at(slot).count.store(initial);
+    ids_.emplace(std::string(token_id), slot);
+    return slot;
+  }
+
+  bool try_consume(usage_slot slot, std::uint64_t limit) noexcept override {
+    std::atomic<std::uint64_t>& count = at(slot).count;
+    if (limit == 0) {
+      count.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    std::uint64_t seen = count.load(std::memory_order_relaxed);
+    while (seen < limit) {
+      if (count.compare_exchange_weak(seen, seen + 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+
+  void record_use(usage_slot slot, std::int64_t now_ms, const ip_address& client) noexcept override {
+    slot_data& s = at(slot);
+    const auto bytes = client.to_v6_bytes();
+    std::uint64_t high = 0;
+    std::uint64_t low = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+      high = (high << 8) | bytes[i];
+      low = (low << 8) | bytes[8 + i];
+    }
+    s.address_high.store(high, std::memory_order_relaxed);
+    s.address_low.store(low, std::memory_order_relaxed);
+    s.address_family.store(client.is_v4() ? 4 : 6, std::memory_order_relaxed);
+    s.last_used_ms.store(now_ms, std::memory_order_relaxed);
+  }
+
+  usage_snapshot read(usage_slot slot) const noexcept override {
+    const slot_data& s = at(slot);
+    usage_snapshot out;
+    out.count = s.count.load(std::memory_order_relaxed);
+    out.last_used_ms = s.last_used_ms.load(std::memory_order_relaxed);
+    const std::uint8_t family = s.address_family.load(std::memory_order_relaxed);
+    if (family != 0) {
+      std::array<std::uint8_t, 16> bytes{};
+      std::uint64_t high = s.address_high.load(std::memory_order_relaxed);
+      std::uint64_t low = s.address_low.load(std::memory_order_relaxed);
+      for (std::size_t i = 8; i-- > 0;) {
+        bytes[i] = static_cast<std::uint8_t>(high & 0xFF);
+        bytes[8 + i] = static_cast<std::uint8_t>(low & 0xFF);
+        high >>= 8;
+        low >>= 8;
+      }
+      out.last_address = ip_address::v6(bytes);
+    }
+    return out;
+  }
+
+  std::optional<usage_slot> find(std::string_view token_id) const override {
+    std::lock_guard<std::mutex> lock(bind_mutex_);
+    auto it = ids_.find(std::string(token_id));
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  slot_data& at(usage_slot slot) const noexcept {
+    return chunks_[slot >> chunk_bits].load(std::memory_order_acquire)->slots[slot & (chunk_size - 1)];
+  }
+
+  std::unique_ptr<std::atomic<chunk*>[]> chunks_;
+  mutable std::mutex bind_mutex_;
+  std::unordered_map<std::string, usage_slot> ids_;
+  std::size_t next_ = 0;
+};
+
+}  // namespace tokenguard
+
+#endif  // TOKENGUARD_USAGE_HPP
