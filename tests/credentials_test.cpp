@@ -234,11 +234,14 @@ TEST(Credentials, OversizedHeader) {
   EXPECT_EQ(p->creds.secret, secret);
   EXPECT_EQ(parse(basic("u:" + secret + "sss"), auth_mode::basic)->status, malformed);
 
-  // The limit applies to the raw value, before trimming and before the mode check.
+  // A blank header is missing whatever its length; a scheme the mode does not enable is
+  // refused as such whatever follows it; the limit applies to the raw value after that.
   EXPECT_EQ(parse(std::string(max_authorization_bytes + 1, ' '), auth_mode::basic)->status,
-            malformed);
+            missing);
   EXPECT_EQ(parse(std::string(max_authorization_bytes, ' '), auth_mode::basic)->status, missing);
-  EXPECT_EQ(parse(header, auth_mode::basic)->status, malformed);
+  EXPECT_EQ(parse(header, auth_mode::basic)->status, not_enabled);
+  EXPECT_EQ(parse("Digest " + std::string(max_authorization_bytes, 'x'), auth_mode::both)->status,
+            malformed);
   EXPECT_EQ(
       parse("Bearer tok" + std::string(max_authorization_bytes, ' '), auth_mode::bearer)->status,
       malformed);

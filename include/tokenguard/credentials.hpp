@@ -80,8 +80,6 @@ namespace detail::credentials_impl {
                                                             credentials& out) noexcept {
   namespace impl = detail::credentials_impl;
   out = credentials{};
-  // The limit is on the value as received, before anything else looks at it.
-  if (header.size() > max_authorization_bytes) return credentials_status::malformed;
   const std::string_view value = impl::trim_blanks(header);
   if (value.empty()) return credentials_status::missing;
 
@@ -95,7 +93,10 @@ namespace detail::credentials_impl {
   } else {
     return credentials_status::malformed;
   }
+  // SPEC 5: a scheme the mode does not enable is refused as such, whatever
+  // follows it; the size limit applies to the value as received after that.
   if (!impl::mode_enables(mode, out.scheme)) return credentials_status::scheme_not_enabled;
+  if (header.size() > max_authorization_bytes) return credentials_status::malformed;
 
   // value is trimmed, so whatever follows the blanks is non-empty and ends in a non-blank.
   std::string_view rest = value.substr(scheme_end);
