@@ -125,6 +125,23 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
   std::vector<std::uint32_t> rule_of(records.size(), none);
   std::vector<std::uint32_t> ips_of(records.size(), none);
 
+  // The digest of every token that holds a secret, even one with other
+  // problems: a secret that two tokens hold is ambiguous whatever else is
+  // wrong with either of them, so both must fail closed (SPEC 8).
+  std::vector<bool> has_digest(records.size(), false);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const token_record& r = records[i];
+    if (r.token && !r.token->empty()) {
+      digests[i] = detail::sha256(*r.token);
+      has_digest[i] = true;
+    } else if (r.token_sha256) {
+      if (const auto parsed = detail::parse_hex_digest(*r.token_sha256)) {
+        digests[i] = *parsed;
+        has_digest[i] = true;
+      }
+    }
+  }
+
   for (std::size_t i = 0; i < records.size(); ++i) {
     const token_record& r = records[i];
     std::string& why = problem[i];
@@ -156,13 +173,10 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
         why = "tokenSha256 is not 64 hex digits";
         continue;
       }
-      digests[i] = *parsed;
-      if (r.token && !detail::digest_equal(detail::sha256(*r.token), *parsed)) {
+      if (!detail::digest_equal(digests[i], *parsed)) {  // digests[i] is the secret's, if any
         why = "tokenSha256 is not the SHA-256 of token";
         continue;
       }
-    } else {
-      digests[i] = detail::sha256(*r.token);
     }
 
     if (!r.limit_to.empty()) {
@@ -206,16 +220,20 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
     std::unordered_map<std::string, std::size_t> by_digest;
     std::unordered_map<std::string_view, std::size_t> by_id;
     for (std::size_t i = 0; i < records.size(); ++i) {
-      if (!problem[i].empty()) continue;
+      if (!has_digest[i]) continue;
       const std::string key(reinterpret_cast<const char*>(digests[i].data()), digests[i].size());
       auto [it, fresh] = by_digest.try_emplace(key, i);
       if (!fresh) {
-        problem[i] = "its secret is also the secret of token '" + records[it->second].label + "'";
+        if (problem[i].empty()) {
+          problem[i] = "its secret is also the secret of token '" + records[it->second].label + "'";
+        }
         if (problem[it->second].empty()) {
           problem[it->second] = "its secret is also the secret of token '" + records[i].label + "'";
         }
       }
-      if (records[i].id.empty()) continue;
+    }
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (!problem[i].empty() || records[i].id.empty()) continue;
       auto [jt, fresh_id] = by_id.try_emplace(records[i].id, i);
       if (!fresh_id) {
         problem[i] = "its id is also the id of token '" + records[jt->second].label + "'";
