@@ -1,0 +1,482 @@
+// Compiling a token store (SPEC 8): every per-token problem fails closed while
+// the other tokens load, the strict option, duplicate secrets, secure-mode
+// digests, usage counts that survive a recompile, and the max_tokens limit.
+
+#include "tokenguard/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tokenguard/authorizer.hpp"
+#include "tokenguard/detail/base64.hpp"
+#include "tokenguard/json.hpp"
+
+namespace tokenguard {
+namespace {
+
+constexpr std::int64_t now = 1'625'000'000'000;
+
+token_record rec(std::string label, std::string secret, std::string user = "u") {
+  token_record r;
+  r.label = std::move(label);
+  r.user = std::move(user);
+  r.token = std::move(secret);
+  r.id = r.label;
+  return r;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+std::shared_ptr<const store> compile_ok(const std::vector<token_record>& records,
+                                        usage_store& usage, const limits& lim = limits{}) {
+  auto compiled = store::compile(records, usage, lim);
+  EXPECT_TRUE(compiled.ok()) << compiled.message();
+  return compiled ? compiled.value() : std::make_shared<const store>();
+}
+
+bool authenticates(const store& s, std::string_view secret) {
+  return s.find(detail::sha256(secret)) != nullptr;
+}
+
+/// The one problem reported for the token at `index`, or "" when it has none.
+std::string problem_of(const store& s, std::size_t index) {
+  for (const token_problem& p : s.problems()) {
+    if (p.index == index) return p.message;
+  }
+  return "";
+}
+
+std::string basic(std::string_view user, std::string_view secret) {
+  return "Basic " + detail::base64_encode(std::string(user) + ":" + std::string(secret));
+}
+
+/// A store with one good token first, then `bad`: the bad one is reported
+/// with its label and cannot authenticate, and the good one still loads.
+void expect_fails_closed(const token_record& bad, std::string_view expected_in_message) {
+  SCOPED_TRACE("token '" + bad.label + "'");
+  local_usage usage;
+  const std::vector<token_record> records = {rec("good", "good-secret-0000000001"), bad};
+  const auto s = compile_ok(records, usage);
+  ASSERT_EQ(s->problems().size(), 1U);
+  const token_problem& p = s->problems()[0];
+  EXPECT_EQ(p.index, 1U);
+  EXPECT_EQ(p.label, bad.label);
+  EXPECT_TRUE(contains(p.message, expected_in_message)) << p.message;
+  EXPECT_EQ(s->size(), 1U);
+  EXPECT_TRUE(authenticates(*s, "good-secret-0000000001"));
+  if (bad.token && !bad.token->empty()) {
+    EXPECT_FALSE(authenticates(*s, *bad.token));
+  }
+}
+
+TEST(StoreCompile, GoodTokensLoadWithTheirFields) {
+  local_usage usage;
+  std::vector<token_record> records = {rec("one", "secret-one-00000001", "alice"),
+                                       rec("two", "secret-two-00000002", "")};
+  records[1].id = "id-two";
+  const auto s = compile_ok(records, usage);
+  EXPECT_TRUE(s->problems().empty());
+  ASSERT_EQ(s->size(), 2U);
+  const store::entry* one = s->find(detail::sha256("secret-one-00000001"));
+  ASSERT_NE(one, nullptr);
+  EXPECT_EQ(s->label(*one), "one");
+  EXPECT_EQ(s->user(*one), "alice");
+  EXPECT_EQ(s->id(*one), "one");
+  EXPECT_EQ(s->rules(*one), nullptr);  // unrestricted
+  EXPECT_EQ(s->ips(*one), nullptr);    // any address
+  const store::entry* two = s->find(detail::sha256("secret-two-00000002"));
+  ASSERT_NE(two, nullptr);
+  EXPECT_EQ(s->user(*two), "");
+  EXPECT_EQ(s->id(*two), "id-two");
+  EXPECT_FALSE(authenticates(*s, "secret-one-0000000"));  // a prefix is not the secret
+  EXPECT_FALSE(authenticates(*s, ""));
+}
+
+TEST(StoreCompile, EmptyStore) {
+  local_usage usage;
+  const auto s = compile_ok({}, usage);
+  EXPECT_EQ(s->size(), 0U);
+  EXPECT_FALSE(authenticates(*s, "anything"));
+}
+
+// ------------------------------------------------------- per-token problems
+
+TEST(StoreProblems, BadRegexNamesTheLine) {
+  token_record bad = rec("bad regex", "bad-secret-000000001");
+  bad.limit_to = "[get].*/ok<br>[post](";
+  expect_fails_closed(bad, "line 2");
+  bad.limit_to = "/x[QueryParam::a=1]";
+  expect_fails_closed(bad, "==");
+  bad.limit_to = "[get,]";
+  expect_fails_closed(bad, "line 1");
+}
+
+TEST(StoreProblems, BadRegexSharedByTwoTokensFailsBoth) {
+  // Distinct texts compile once; the cached error must reach every token.
+  local_usage usage;
+  std::vector<token_record> records = {rec("a", "secret-a-000000001"),
+                                       rec("b", "secret-b-000000001"),
+                                       rec("c", "secret-c-000000001")};
+  records[0].limit_to = records[2].limit_to = "/x(";
+  const auto s = compile_ok(records, usage);
+  EXPECT_FALSE(problem_of(*s, 0).empty());
+  EXPECT_EQ(problem_of(*s, 1), "");
+  EXPECT_FALSE(problem_of(*s, 2).empty());
+  EXPECT_EQ(problem_of(*s, 0), problem_of(*s, 2));
+  EXPECT_FALSE(authenticates(*s, "secret-a-000000001"));
+  EXPECT_TRUE(authenticates(*s, "secret-b-000000001"));
+  EXPECT_FALSE(authenticates(*s, "secret-c-000000001"));
+}
+
+TEST(StoreProblems, SameRuleTextCompilesOnce) {
+  local_usage usage;
+  std::vector<token_record> records = {rec("a", "secret-a-000000001"),
+                                       rec("b", "secret-b-000000001"),
+                                       rec("c", "secret-c-000000001")};
+  records[0].limit_to = records[1].limit_to = "[get]";
+  records[2].limit_to = "[post]";
+  const auto s = compile_ok(records, usage);
+  EXPECT_EQ(s->distinct_rule_sets(), 2U);
+}
+
+TEST(StoreProblems, BadIp) {
+  for (const std::string_view ip :
+       {"10.0.0.300", "10.0.0.0/33", "garbage", "192.168.1.1, nope", "2001:db8::/129", ","}) {
+    token_record bad = rec("bad ip", "bad-secret-000000001");
+    bad.ip = std::string(ip);
+    expect_fails_closed(bad, "ip");
+  }
+}
+
+TEST(StoreProblems, NegativeValidUntil) {
+  token_record bad = rec("negative", "bad-secret-000000001");
+  bad.valid_until = -1;
+  expect_fails_closed(bad, "validUntil");
+}
+
+TEST(StoreProblems, TimesThatAreNotNonNegativeIntegersInTheFile) {
+  for (const std::string_view member :
+       {R"("validUntil":-1)", R"("validUntil":1.5)", R"("validUntil":"1630476718964")",
+        R"("validUntil":true)", R"("validUntil":9223372036854775808)", R"("dateCreated":-5)",
+        R"("dateCreated":1.25)", R"("dateCreated":{})"}) {
+    SCOPED_TRACE(member);
+    const std::string json = R"([{"label":"good","user":"u","token":"good-secret-0000000001"},)"
+                             R"({"label":"bad time","user":"u","token":"bad-secret-000000001",)" +
+                             std::string(member) + "}]";
+    auto parsed = parse_store_json(json);
+    ASSERT_TRUE(parsed.ok()) << parsed.message();
+    local_usage usage;
+    const auto s = compile_ok(parsed.value().tokens, usage);
+    ASSERT_EQ(s->problems().size(), 1U);
+    EXPECT_EQ(s->problems()[0].label, "bad time");
+    EXPECT_EQ(s->problems()[0].index, 1U);
+    EXPECT_TRUE(contains(s->problems()[0].message, "non-negative integer"))
+        << s->problems()[0].message;
+    EXPECT_TRUE(authenticates(*s, "good-secret-0000000001"));
+    EXPECT_FALSE(authenticates(*s, "bad-secret-000000001"));
+  }
+}
+
+TEST(StoreProblems, MissingOrOversizedLabel) {
+  expect_fails_closed(rec("", "bad-secret-000000001"), "label");
+  expect_fails_closed(rec(std::string(256, 'L'), "bad-secret-000000001"), "label");
+  // 255 bytes is the largest label.
+  local_usage usage;
+  const auto s = compile_ok({rec(std::string(255, 'L'), "ok-secret-0000000001")}, usage);
+  EXPECT_TRUE(s->problems().empty());
+  ASSERT_TRUE(authenticates(*s, "ok-secret-0000000001"));
+  EXPECT_EQ(s->label(*s->find(detail::sha256("ok-secret-0000000001"))).size(), 255U);
+
+  // A token object without "label" in the file.
+  auto parsed = parse_store_json(
+      R"([{"label":"good","token":"good-secret-0000000001"},{"user":"u","token":"bad-secret-000000001"}])");
+  ASSERT_TRUE(parsed.ok()) << parsed.message();
+  const auto t = compile_ok(parsed.value().tokens, usage);
+  ASSERT_EQ(t->problems().size(), 1U);
+  EXPECT_EQ(t->problems()[0].index, 1U);
+  EXPECT_EQ(t->problems()[0].label, "");
+  EXPECT_TRUE(contains(t->problems()[0].message, "label")) << t->problems()[0].message;
+  EXPECT_FALSE(authenticates(*t, "bad-secret-000000001"));
+}
+
+TEST(StoreProblems, OversizedUserOrId) {
+  token_record bad = rec("long user", "bad-secret-000000001", std::string(256, 'u'));
+  expect_fails_closed(bad, "user");
+  bad = rec("long id", "bad-secret-000000001");
+  bad.id = std::string(256, 'i');
+  expect_fails_closed(bad, "id");
+}
+
+TEST(StoreProblems, NoSecret) {
+  token_record bad = rec("no secret", "");
+  bad.token.reset();
+  expect_fails_closed(bad, "secret");
+  expect_fails_closed(rec("empty secret", ""), "empty");
+}
+
+TEST(StoreProblems, DuplicateSecretFailsBothClosed) {
+  local_usage usage;
+  const std::vector<token_record> records = {rec("first", "same-secret-00000001"),
+                                             rec("other", "other-secret-0000001"),
+                                             rec("second", "same-secret-00000001")};
+  const auto s = compile_ok(records, usage);
+  ASSERT_EQ(s->problems().size(), 2U);
+  EXPECT_EQ(s->problems()[0].label, "first");
+  EXPECT_TRUE(contains(s->problems()[0].message, "'second'")) << s->problems()[0].message;
+  EXPECT_EQ(s->problems()[1].label, "second");
+  EXPECT_TRUE(contains(s->problems()[1].message, "'first'")) << s->problems()[1].message;
+  EXPECT_FALSE(authenticates(*s, "same-secret-00000001"));
+  EXPECT_TRUE(authenticates(*s, "other-secret-0000001"));
+}
+
+TEST(StoreProblems, DuplicateSecretAcrossPlainAndDigestForms) {
+  local_usage usage;
+  std::vector<token_record> records = {rec("plain", "same-secret-00000001"), rec("digest", "")};
+  records[1].token.reset();
+  records[1].token_sha256 = detail::to_hex(detail::sha256("same-secret-00000001"));
+  const auto s = compile_ok(records, usage);
+  EXPECT_EQ(s->problems().size(), 2U);
+  EXPECT_FALSE(authenticates(*s, "same-secret-00000001"));
+}
+
+TEST(StoreProblems, DuplicateSecretOfATokenWithAnotherProblemStillFailsClosed) {
+  // SPEC 8: "a secret that another token also has" is a problem of its own.
+  // When the other holder is already broken for another reason (here a bad
+  // rule, or a field of the wrong type), the secret is still ambiguous: it
+  // must not authenticate as the remaining holder, with that holder's rights.
+  {
+    local_usage usage;
+    std::vector<token_record> records = {rec("restricted but broken", "same-secret-00000001"),
+                                         rec("unrestricted", "same-secret-00000001")};
+    records[0].limit_to = "[get].*/reports/(";
+    const auto s = compile_ok(records, usage);
+    EXPECT_FALSE(problem_of(*s, 0).empty());
+    EXPECT_FALSE(problem_of(*s, 1).empty()) << "the second holder of the secret loaded";
+    EXPECT_FALSE(authenticates(*s, "same-secret-00000001"));
+  }
+  {
+    local_usage usage;
+    std::vector<token_record> records = {rec("unrestricted", "same-secret-00000001"),
+                                         rec("bad ip", "same-secret-00000001")};
+    records[1].ip = "not-an-address";
+    const auto s = compile_ok(records, usage);
+    EXPECT_FALSE(problem_of(*s, 0).empty()) << "the first holder of the secret loaded";
+    EXPECT_FALSE(authenticates(*s, "same-secret-00000001"));
+  }
+  {
+    auto parsed = parse_store_json(
+        R"([{"label":"expired once","user":"u","token":"same-secret-00000001","validUntil":"soon"},)"
+        R"({"label":"forever","user":"u","token":"same-secret-00000001"}])");
+    ASSERT_TRUE(parsed.ok()) << parsed.message();
+    local_usage usage;
+    const auto s = compile_ok(parsed.value().tokens, usage);
+    EXPECT_FALSE(problem_of(*s, 1).empty()) << "the second holder of the secret loaded";
+    EXPECT_FALSE(authenticates(*s, "same-secret-00000001"));
+  }
+}
+
+TEST(StoreProblems, DuplicateIdFailsBothClosed) {
+  local_usage usage;
+  std::vector<token_record> records = {rec("a", "secret-a-000000001"),
+                                       rec("b", "secret-b-000000001")};
+  records[0].id = records[1].id = "same-id";
+  const auto s = compile_ok(records, usage);
+  EXPECT_EQ(s->problems().size(), 2U);
+  EXPECT_FALSE(authenticates(*s, "secret-a-000000001"));
+  EXPECT_FALSE(authenticates(*s, "secret-b-000000001"));
+}
+
+TEST(StoreProblems, TokenSha256MustMatchAndBeHex) {
+  token_record bad = rec("mismatch", "bad-secret-000000001");
+  bad.token_sha256 = detail::to_hex(detail::sha256("some-other-secret"));
+  expect_fails_closed(bad, "tokenSha256");
+  for (const std::string_view hex :
+       {"", "abc", "zz5f6e914b996590a1bdaf7014ad05d84a558ebe613abdd37a2742de16a81134",
+        "135f6e914b996590a1bdaf7014ad05d84a558ebe613abdd37a2742de16a8113",
+        "135f6e914b996590a1bdaf7014ad05d84a558ebe613abdd37a2742de16a811345"}) {
+    token_record bad_hex = rec("bad hex", "");
+    bad_hex.token.reset();
+    bad_hex.token_sha256 = std::string(hex);
+    expect_fails_closed(bad_hex, "tokenSha256");
+  }
+  // The matching digest next to the secret is fine, in either case of hex.
+  local_usage usage;
+  token_record both = rec("both", "both-secret-00000001");
+  std::string upper = detail::to_hex(detail::sha256("both-secret-00000001"));
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  both.token_sha256 = upper;
+  const auto s = compile_ok({both}, usage);
+  EXPECT_TRUE(s->problems().empty());
+  EXPECT_TRUE(authenticates(*s, "both-secret-00000001"));
+}
+
+TEST(StoreSecureMode, TokenByDigestAuthenticates) {
+  // examples/tokens.json's secure token: only the digest is stored.
+  token_record secure = rec("Secure token", "", "auditor");
+  secure.token.reset();
+  secure.token_sha256 = "135f6e914b996590a1bdaf7014ad05d84a558ebe613abdd37a2742de16a81134";
+  secure.limit_to = "[get].*/rest/api/2/(issue|project)/.*";
+  authorizer auth;
+  auto compiled = store::compile(std::span<const token_record>(&secure, 1), auth.usage());
+  ASSERT_TRUE(compiled.ok()) << compiled.message();
+  EXPECT_TRUE(compiled.value()->problems().empty());
+  auth.replace_store(compiled.value());
+  request req{"GET", "/rest/api/2/issue/OPS-7", *ip_address::parse("192.0.2.200"), "", "", ""};
+  const std::string header = basic("auditor", "sec8ure4audit0r2tok3n5hown1nd0cs");
+  req.authorization = header;
+  const decision d = auth.decide(req, now);
+  EXPECT_EQ(d.why(), reason::allowed);
+  EXPECT_EQ(d.user(), "auditor");
+  EXPECT_EQ(d.label(), "Secure token");
+  const std::string wrong =
+      basic("auditor", "135f6e914b996590a1bdaf7014ad05d84a558ebe613abdd37a2742de16a81134");
+  req.authorization = wrong;  // presenting the digest itself is not the secret
+  EXPECT_EQ(auth.decide(req, now).why(), reason::unknown_token);
+}
+
+TEST(StoreProblems, ProblemTokensAreUnknownToTheAuthorizer) {
+  authorizer auth;
+  std::vector<token_record> records = {rec("ok", "ok-secret-0000000001"),
+                                       rec("broken", "broken-secret-000001")};
+  records[1].limit_to = "(";
+  auth.replace_store(compile_ok(records, auth.usage()));
+  request req{"GET", "/x", *ip_address::parse("192.0.2.1"), "", "", ""};
+  std::string header = basic("u", "broken-secret-000001");
+  req.authorization = header;
+  const decision d = auth.decide(req, now);
+  EXPECT_EQ(d.why(), reason::unknown_token);
+  EXPECT_EQ(d.label(), "");  // an unknown token has no label
+  header = basic("u", "ok-secret-0000000001");
+  req.authorization = header;
+  EXPECT_EQ(auth.decide(req, now).why(), reason::allowed);
+}
+
+// -------------------------------------------------------------- strict mode
+
+TEST(StoreStrict, AnyProblemRefusesTheWholeStore) {
+  local_usage usage;
+  std::vector<token_record> records = {rec("fine", "fine-secret-00000001"),
+                                       rec("broken rule", "broken-secret-000001"),
+                                       rec("broken ip", "broken-secret-000002")};
+  records[1].limit_to = "[get](";
+  records[2].ip = "nope";
+  auto strict = store::compile(records, usage, limits{}, /*strict=*/true);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_TRUE(contains(strict.message(), "broken rule")) << strict.message();
+  EXPECT_TRUE(contains(strict.message(), "line 1")) << strict.message();
+  EXPECT_TRUE(contains(strict.message(), "1 more")) << strict.message();
+  // Without strict, the same records load the good token.
+  auto lenient = store::compile(records, usage, limits{}, /*strict=*/false);
+  ASSERT_TRUE(lenient.ok()) << lenient.message();
+  EXPECT_EQ(lenient.value()->size(), 1U);
+  EXPECT_EQ(lenient.value()->problems().size(), 2U);
+  // Strict with no problem loads.
+  records.resize(1);
+  auto clean = store::compile(records, usage, limits{}, /*strict=*/true);
+  ASSERT_TRUE(clean.ok()) << clean.message();
+  EXPECT_EQ(clean.value()->size(), 1U);
+}
+
+// ------------------------------------------------- usage across recompiles
+
+TEST(StoreUsage, CountsSurviveARecompileIntoANewSnapshot) {
+  authorizer auth;
+  std::vector<token_record> records = {rec("limited", "limited-secret-00001"),
+                                       rec("no id", "noid-secret-00000001")};
+  records[0].usage_limit = 5;
+  records[1].id.clear();  // counted under the digest of its secret
+  records[1].usage_limit = 4;
+  auth.replace_store(compile_ok(records, auth.usage()));
+  const std::string limited = basic("u", "limited-secret-00001");
+  const std::string no_id = basic("u", "noid-secret-00000001");
+  request req{"GET", "/x", *ip_address::parse("192.0.2.1"), "", "", ""};
+  auto use = [&](const std::string& header) {
+    req.authorization = header;
+    return auth.decide(req, now).why();
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(use(limited), reason::allowed);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(use(no_id), reason::allowed);
+
+  // A reload from the same file (its counters still 0) into a new snapshot.
+  const auto first = auth.current_store();
+  const auto second = compile_ok(records, auth.usage());
+  ASSERT_NE(first.get(), second.get());
+  auth.replace_store(second);
+  const store::entry* e = second->find(detail::sha256("limited-secret-00001"));
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(auth.usage().read(e->slot).count, 3U);
+  EXPECT_EQ(use(limited), reason::allowed);
+  EXPECT_EQ(use(limited), reason::allowed);
+  EXPECT_EQ(use(limited), reason::usage_exhausted);
+  EXPECT_EQ(use(no_id), reason::allowed);
+  EXPECT_EQ(use(no_id), reason::usage_exhausted);
+}
+
+TEST(StoreUsage, FileCounterStartsTheCountAndTheLargerWins) {
+  local_usage usage;
+  std::vector<token_record> records = {rec("counted", "counted-secret-00001")};
+  records[0].counter = 100;
+  const auto first = compile_ok(records, usage);
+  const store::entry* e = first->find(detail::sha256("counted-secret-00001"));
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(usage.read(e->slot).count, 100U);
+  ASSERT_TRUE(usage.try_consume(e->slot, 0));
+  // The file says less than memory: memory wins, spent uses are never handed back.
+  records[0].counter = 50;
+  const auto second = compile_ok(records, usage);
+  EXPECT_EQ(usage.read(second->find(detail::sha256("counted-secret-00001"))->slot).count, 101U);
+  // The file says more (another instance counted): the file wins.
+  records[0].counter = 500;
+  const auto third = compile_ok(records, usage);
+  EXPECT_EQ(usage.read(third->find(detail::sha256("counted-secret-00001"))->slot).count, 500U);
+}
+
+TEST(StoreUsage, CounterAtTheLimitIsExhaustedOnLoad) {
+  authorizer auth;
+  std::vector<token_record> records = {rec("spent", "spent-secret-0000001")};
+  records[0].counter = 3;
+  records[0].usage_limit = 3;
+  auth.replace_store(compile_ok(records, auth.usage()));
+  const std::string header = basic("u", "spent-secret-0000001");
+  request req{"GET", "/x", *ip_address::parse("192.0.2.1"), "", header, ""};
+  EXPECT_EQ(auth.decide(req, now).why(), reason::usage_exhausted);
+}
+
+// ------------------------------------------------------------------ limits
+
+TEST(StoreLimits, MaxTokens) {
+  EXPECT_EQ(limits{}.max_tokens, 10'000'000U);
+  local_usage usage;
+  limits lim;
+  lim.max_tokens = 2;
+  std::vector<token_record> records = {rec("a", "secret-a-000000001"),
+                                       rec("b", "secret-b-000000001")};
+  auto two = store::compile(records, usage, lim);
+  ASSERT_TRUE(two.ok()) << two.message();
+  EXPECT_EQ(two.value()->size(), 2U);
+  records.push_back(rec("c", "secret-c-000000001"));
+  auto three = store::compile(records, usage, lim);
+  ASSERT_FALSE(three.ok());
+  EXPECT_TRUE(contains(three.message(), "max_tokens")) << three.message();
+}
+
+TEST(StoreLimits, RuleLimitsApplyPerToken) {
+  limits lim;
+  lim.max_regex_bytes = 8;
+  token_record bad = rec("long regex", "bad-secret-000000001");
+  bad.limit_to = "/123456789";
+  local_usage usage;
+  const std::vector<token_record> records = {rec("good", "good-secret-0000000001"), bad};
+  const auto s = compile_ok(records, usage, lim);
+  ASSERT_EQ(s->problems().size(), 1U);
+  EXPECT_TRUE(contains(s->problems()[0].message, "max_regex_bytes")) << s->problems()[0].message;
+  EXPECT_TRUE(authenticates(*s, "good-secret-0000000001"));
+}
+
+}  // namespace
+}  // namespace tokenguard
