@@ -9,6 +9,8 @@
 
 #include <simdjson.h>
 
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -127,6 +129,55 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
   if (!has_label) note("label is missing");
 }
 
+/// simdjson refuses numbers it cannot represent (an integer outside int64 and
+/// uint64, a float that overflows a double) although RFC 8259 allows them, so
+/// the locator finds no error there. This finds the first such number, so that
+/// the refusal still names a position. npos when there is none.
+[[nodiscard]] inline std::size_t find_unrepresentable_number(std::string_view json) noexcept {
+  std::size_t i = 0;
+  while (i < json.size()) {
+    const char c = json[i];
+    if (c == '"') {
+      for (++i; i < json.size() && json[i] != '"'; ++i) {
+        if (json[i] == '\\') ++i;
+      }
+      ++i;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) {
+      ++i;
+      continue;
+    }
+    const std::size_t start = i;
+    bool integer = true;
+    for (; i < json.size(); ++i) {
+      const char d = json[i];
+      if (d == '.' || d == 'e' || d == 'E') {
+        integer = false;
+      } else if (d != '-' && d != '+' && (d < '0' || d > '9')) {
+        break;
+      }
+    }
+    const char* first = json.data() + start;
+    const char* last = json.data() + i;
+    if (integer) {
+      std::int64_t s = 0;
+      std::uint64_t u = 0;
+      const bool fits = c == '-' ? std::from_chars(first, last, s).ec == std::errc()
+                                 : std::from_chars(first, last, u).ec == std::errc();
+      if (!fits) return start;
+    } else {
+      long double value = 0;
+      const auto [end, ec] = std::from_chars(first, last, value);
+      if (ec == std::errc::result_out_of_range ||
+          (ec == std::errc() && std::isinf(static_cast<double>(value)))) {
+        return start;
+      }
+    }
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace detail
 
 /// Parses a store document. Errors say where: a line and column for text that
@@ -145,6 +196,12 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
     detail::json_locator locator(json);
     const std::size_t at = locator.locate(what);
     if (at == std::string_view::npos) {
+      if (const std::size_t number = detail::find_unrepresentable_number(json);
+          number != std::string_view::npos) {
+        return error{"the store holds a number at " + detail::describe_offset(json, number) +
+                     " that cannot be represented (an integer beyond 64 bits, or a number "
+                     "beyond the range of a double)"};
+      }
       return error{std::string("the store is not valid JSON: ") + simdjson::error_message(code)};
     }
     return error{"the store is not valid JSON at " + detail::describe_offset(json, at) + ": " + what};
