@@ -301,6 +301,8 @@ TEST_F(ServiceApi, CreateValidationNamesTheField) {
       {"", "the body is not valid JSON at line 1, column 1 (byte 0): unexpected end of input"},
       {R"({"label":"a",})",
        "the body is not valid JSON at line 1, column 14 (byte 13): expected a string key"},
+      {R"({"label":"a","usageLimit":18446744073709551616})",
+       "the body holds a number beyond 64 bits or a double's range"},
       {R"(["label"])", "the body must be a JSON object"},
       {R"("label")", "the body must be a JSON object"},
   };

@@ -152,6 +152,29 @@ template <class Source>
   return out;
 }
 
+/// Parses a set or delete body, which must be a JSON object; the error
+/// answer, naming the position, when it is not.
+[[nodiscard]] inline std::optional<service_response> parse_body(simdjson::dom::parser& parser,
+                                                                std::string_view body,
+                                                                simdjson::dom::object& object) {
+  simdjson::dom::element root;
+  const simdjson::padded_string padded(body);
+  if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
+    std::string what;
+    json_locator locator(body);
+    const std::size_t at = locator.locate(what);
+    if (at == std::string_view::npos) {
+      return error_response(400, "the body holds a number beyond 64 bits or a double's range");
+    }
+    return error_response(
+        400, "the body is not valid JSON at " + describe_offset(body, at) + ": " + what);
+  }
+  if (root.get_object().get(object) != simdjson::SUCCESS) {
+    return error_response(400, "the body must be a JSON object");
+  }
+  return std::nullopt;
+}
+
 /// Stable order of SPEC 9: dateCreated, then id.
 [[nodiscard]] inline bool token_order(const token_record& a, const token_record& b) noexcept {
   if (a.date_created != b.date_created) return a.date_created < b.date_created;
@@ -569,21 +592,8 @@ inline service_response token_service::handle_get(std::string_view query,
 inline service_response token_service::handle_set(std::string_view body,
                                                   const caller_identity& caller) {
   simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  const simdjson::padded_string padded(body);
-  if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
-    std::string what;
-    detail::json_locator locator(body);
-    const std::size_t at = locator.locate(what);
-    return detail::error_response(400, at == std::string_view::npos
-                                           ? std::string("the body is not valid JSON")
-                                           : "the body is not valid JSON at " +
-                                                 detail::describe_offset(body, at) + ": " + what);
-  }
   simdjson::dom::object object;
-  if (root.get_object().get(object) != simdjson::SUCCESS) {
-    return detail::error_response(400, "the body must be a JSON object");
-  }
+  if (auto refused = detail::parse_body(parser, body, object)) return std::move(*refused);
 
   // The shape of the body: known fields, each once, of the right type.
   std::optional<std::string_view> label, user_name, limit_to, ip, secret;
@@ -838,21 +848,8 @@ inline service_response token_service::handle_set(std::string_view body,
 inline service_response token_service::handle_delete(std::string_view body,
                                                      const caller_identity& caller) {
   simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  const simdjson::padded_string padded(body);
-  if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
-    std::string what;
-    detail::json_locator locator(body);
-    const std::size_t at = locator.locate(what);
-    return detail::error_response(400, at == std::string_view::npos
-                                           ? std::string("the body is not valid JSON")
-                                           : "the body is not valid JSON at " +
-                                                 detail::describe_offset(body, at) + ": " + what);
-  }
   simdjson::dom::object object;
-  if (root.get_object().get(object) != simdjson::SUCCESS) {
-    return detail::error_response(400, "the body must be a JSON object");
-  }
+  if (auto refused = detail::parse_body(parser, body, object)) return std::move(*refused);
   std::optional<std::string_view> secret, id;
   for (auto field : object) {
     const std::string_view key = field.key;
