@@ -89,11 +89,19 @@ void check_decisions(const std::vector<decision_case>& cases) {
     if (t.ascii_only) {
       ASSERT_NO_THROW(narrow_re.assign(narrow(t.pattern), kFlags));
     }
+    // The narrow program decides as Java for every ASCII text, ascii_only or not.
+    boost::regex ascii_re;
+    ASSERT_NO_THROW(ascii_re.assign(t.narrow_pattern, kFlags)) << t.narrow_pattern;
     const auto check = [&](const std::string& s, bool expected) {
       EXPECT_EQ(wide_match(re, s), expected) << "text: \"" << s << "\"";
       if (t.ascii_only && is_ascii(s)) {
         boost::smatch m;
         EXPECT_EQ(boost::regex_match(s, m, narrow_re), expected) << "narrow, text: \"" << s << "\"";
+      }
+      if (is_ascii(s)) {
+        boost::smatch m;
+        EXPECT_EQ(boost::regex_match(s, m, ascii_re), expected)
+            << "narrow_pattern " << t.narrow_pattern << ", text: \"" << s << "\"";
       }
     };
     for (const std::string& s : c.match) check(s, true);
@@ -335,7 +343,9 @@ TEST(JavaRegex, GroupRefusals) {
 // ---- quantifiers --------------------------------------------------------------------------
 
 TEST(JavaRegex, Quantifiers) {
-  EXPECT_EQ(translated("a*b+?c?+d{2}e{2,}f{1,3}?g{01,002}+"), L"a*b+?c?+d{2}e{2,}f{1,3}?g{1,2}+");
+  // A possessive repeat commits each iteration on its own in Java: (?>(?>X){n,m}).
+  EXPECT_EQ(translated("a*b+?c?+d{2}e{2,}f{1,3}?g{01,002}+"),
+            L"a*b+?(?>(?>c)?)d{2}e{2,}f{1,3}?(?>(?>g){1,2})");
   check_decisions({
       {"a{2}", {"aa"}, {"a", "aaa"}},
       {"a{2,}", {"aa", "aaaa"}, {"a"}},
@@ -349,6 +359,16 @@ TEST(JavaRegex, Quantifiers) {
       {"(?:ab)+", {"abab"}, {"aba"}},
       {R"(\d{4}-\d{2})", {"2024-01"}, {"224-01"}},
       {"a{0,2147483647}", {"aaa"}, {"b"}},
+      // Possessive repeats of groups: Java takes each iteration's first way and never
+      // revisits it (Boost's own X{2}+ would still backtrack between iterations).
+      {"(?:a+){2}+", {}, {"aaa", "aa", "aaaa"}},
+      {"(?:a+){2}+b", {}, {"aaab", "ab"}},
+      {"(?:a*b|a){2}+c", {"abbc", "babc", "bbc"}, {"aabc"}},
+      {"(?:a|.{2,}){2}+x", {"aax"}, {"aabx"}},
+      {"(?:a|ab)?+b", {"ab", "b"}, {"abb", "aab"}},
+      {"(?:a|ab)++x", {"aaax"}, {"aabx", "abx"}},
+      {R"(x(a+)++\1)", {}, {"xaaaa", "xaa"}},
+      {"[ab]{2}+", {"ab"}, {"a"}},
   });
   expect_refused("a{", "'{'", 1);
   expect_refused("a{x}", "'{'", 1);
@@ -488,6 +508,37 @@ TEST(JavaRegex, AsciiOnly) {
   // Java's `.` and `$` exclude U+0085, U+2028 and U+2029, which must be written out.
   EXPECT_FALSE(ascii("a.b"));
   EXPECT_FALSE(ascii("a$"));
+}
+
+// ---- narrow_pattern: exact for ASCII text -------------------------------------------------
+
+TEST(JavaRegex, NarrowPatternForAsciiText) {
+  const auto narrow_of = [](std::string_view java) { return translate_ok(java).narrow_pattern; };
+  // Only \n and \r can occur in ASCII text: the other Java line terminators are dropped.
+  EXPECT_EQ(narrow_of("a.b"), "a[^\\x{A}\\x{D}]b");
+  EXPECT_EQ(narrow_of("a$"), "a(?:(?=(?:\\x{D}\\x{A}|[\\x{A}\\x{D}])?\\z)(?!(?<=\\x{D})\\x{A}))");
+  EXPECT_EQ(narrow_of("(?m)^a"), "(?:(?:\\A|(?<=\\x{A})|(?<=\\x{D})(?!\\x{A}))(?=(?s:.)))a");
+  // A class keeps its ASCII part; one with none cannot match ASCII text at all.
+  EXPECT_EQ(narrow_of("[^é]"), "(?s:.)");
+  EXPECT_EQ(narrow_of("[a-zé]"), "[a-z]");
+  EXPECT_EQ(narrow_of("[é-ü]"), "[^\\x{0}-\\x{7F}]");
+  EXPECT_EQ(narrow_of("é"), "[^\\x{0}-\\x{7F}]");
+  EXPECT_EQ(narrow_of("\\P{ASCII}"), "[^\\x{0}-\\x{7F}]");
+  EXPECT_EQ(narrow_of("[^a]"), "[^a]");  // bytes >= 0x80 never reach the narrow program
+  check_decisions({
+      {"a.b",
+       {"axb",
+        "a\x7F"
+        "b"},
+       {"a\nb", "a\rb", "ab"}},
+      {"a$[\\r\\n]*", {"a", "a\n", "a\r", "a\r\n"}, {"a\n\n", "a\n\r", "a\r\r"}},
+      {"a\\Z[\\r\\n]*", {"a", "a\r\n"}, {"a\n\n"}},
+      {"(?m)a$[\\r\\n]*^b", {"a\r\nb", "a\nb", "a\n\nb"}, {"ab"}},
+      {"(?m)a$\\r\\n^b", {"a\r\nb"}, {"a\nb"}},
+      {"x[^é]y", {"x.y"}, {"xéy", "xy"}},
+      {"é|a", {"a", "é"}, {"b", ""}},
+      {"(?s).\\u2028?", {"\n", "a"}, {""}},
+  });
 }
 
 // ---- the seed's rules -----------------------------------------------------------------------

@@ -67,14 +67,38 @@ struct rule_subject {
   std::size_t max_body_bytes = 0;
 };
 
-/// Lazily computed facts shared by every line of one decision.
+/// Lazily computed facts shared by every line of one decision, and the
+/// matching budget they all draw on (regex.hpp): when it runs out, every
+/// further regex call of the decision gives up.
 class rule_context {
  public:
-  explicit rule_context(const rule_subject& subject) noexcept
-      : subject_(subject), body_(subject.body, subject.max_body_bytes) {}
+  explicit rule_context(const rule_subject& subject,
+                        std::int64_t budget_units = default_match_budget_units) noexcept
+      : subject_(subject),
+        body_(subject.body, subject.max_body_bytes),
+        budget_(budget_units),
+        url_facts_(scan_text(subject.url)) {}
 
   [[nodiscard]] const rule_subject& subject() const noexcept { return subject_; }
   [[nodiscard]] json_body& body() noexcept { return body_; }
+  [[nodiscard]] match_budget& budget() noexcept { return budget_; }
+  [[nodiscard]] const text_facts& url_facts() const noexcept { return url_facts_; }
+
+  /// What one JsonData lookup is charged: it walks object members and array elements, and
+  /// each member has a ':' and each further member or element a ',' (strings may hold more:
+  /// an over-estimate). Counted once per decision, on first use.
+  [[nodiscard]] std::int64_t json_lookup_units() noexcept {
+    if (json_units_ < 0) {
+      const std::string_view body = subject_.body;
+      std::int64_t separators = 0;
+      if (body.size() <= subject_.max_body_bytes) {  // else the lookup refuses at once
+        for (const char c : body) separators += static_cast<std::int64_t>((c == ':') | (c == ','));
+        budget_.remaining -= static_cast<std::int64_t>(body.size() / 32);  // this scan
+      }
+      json_units_ = match_call_units + separators + separators / 2;
+    }
+    return json_units_;
+  }
   [[nodiscard]] bool query_decodes() noexcept {
     if (!query_checked_) {
       query_ok_ = detail::query_decodes(subject_.query);
@@ -86,6 +110,9 @@ class rule_context {
  private:
   const rule_subject& subject_;
   json_body body_;
+  match_budget budget_;
+  text_facts url_facts_;
+  std::int64_t json_units_ = -1;
   bool query_checked_ = false;
   bool query_ok_ = false;
 };
@@ -113,8 +140,8 @@ void split_limit_to(std::string_view text, F&& f) {
     } else if (c == '<') {
       std::size_t len = 0;
       const std::string_view rest = text.substr(i);
-      for (const std::string_view form : {std::string_view("<br>"), std::string_view("<br/>"),
-                                          std::string_view("<br />")}) {
+      for (const std::string_view form :
+           {std::string_view("<br>"), std::string_view("<br/>"), std::string_view("<br />")}) {
         if (rest.size() >= form.size() && iequals_ascii(rest.substr(0, form.size()), form)) {
           len = form.size();
           break;
@@ -150,11 +177,11 @@ class rule_set {
   };
 
   struct line {
-    std::size_t number = 0;      ///< 1-based position in the limitTo text
-    std::string text;            ///< the trimmed line, as written
-    bool any_method = true;      ///< no method list
+    std::size_t number = 0;  ///< 1-based position in the limitTo text
+    std::string text;        ///< the trimmed line, as written
+    bool any_method = true;  ///< no method list
     std::uint16_t method_mask = 0;
-    std::vector<std::string> other_methods;  ///< upper-cased non-standard names
+    std::vector<std::string> other_methods;     ///< upper-cased non-standard names
     std::optional<detail::compiled_regex> url;  ///< none: any URL
     std::vector<clause> clauses;
   };
@@ -164,9 +191,8 @@ class rule_set {
                                                 const limits& lim = limits{}) {
     rule_set out;
     if (limit_to.size() > lim.max_limit_to_bytes) {
-      return error{"limitTo is " + std::to_string(limit_to.size()) +
-                   " bytes, over the limit of " + std::to_string(lim.max_limit_to_bytes) +
-                   " (max_limit_to_bytes)"};
+      return error{"limitTo is " + std::to_string(limit_to.size()) + " bytes, over the limit of " +
+                   std::to_string(lim.max_limit_to_bytes) + " (max_limit_to_bytes)"};
     }
     std::optional<error> failure;
     detail::split_limit_to(limit_to, [&](std::size_t number, std::string_view text) {
@@ -224,12 +250,12 @@ class rule_set {
     const detail::rule_subject& s = ctx.subject();
     if (!method_allowed(l, s)) return match_result::no_match;
     if (l.url) {
-      const match_result r = l.url->match(s.url);
+      const match_result r = l.url->match(s.url, ctx.url_facts(), ctx.budget());
       if (r != match_result::match) return r;
     }
     for (const clause& c : l.clauses) {
-      const match_result r = c.type == clause::kind::query_param ? query_clause(c, ctx)
-                                                                 : json_clause(c, ctx);
+      const match_result r =
+          c.type == clause::kind::query_param ? query_clause(c, ctx) : json_clause(c, ctx);
       if (r != match_result::match) return r;
     }
     return match_result::match;
@@ -240,30 +266,35 @@ class rule_set {
     using detail::match_result;
     if (!ctx.query_decodes()) return match_result::no_match;
     const std::string_view query = ctx.subject().query;
+    // Each clause decodes the query again: charge it, so many lines x a long query give up.
+    if (ctx.budget().exhausted()) return match_result::gave_up;
+    ctx.budget().remaining -= static_cast<std::int64_t>(query.size() / 2);
     bool found = false;
     match_result verdict = match_result::match;
     query_scratch& buffer = query_scratch::for_this_thread();
     if (!buffer.reserve(query.size())) return match_result::gave_up;
-    const bool walked = detail::for_each_query_param(
-        query, buffer.bytes.data(), buffer.bytes.size(),
-        [&](std::string_view name, std::string_view value) {
-          if (name != c.name) return true;
-          found = true;
-          const match_result r = c.value.match(value);
-          if (r != match_result::match) {
-            verdict = r;
-            return false;
-          }
-          return true;
-        });
+    const bool walked =
+        detail::for_each_query_param(query, buffer.bytes.data(), buffer.bytes.size(),
+                                     [&](std::string_view name, std::string_view value) {
+                                       if (name != c.name) return true;
+                                       found = true;
+                                       const match_result r = c.value.match(value, ctx.budget());
+                                       if (r != match_result::match) {
+                                         verdict = r;
+                                         return false;
+                                       }
+                                       return true;
+                                     });
     if (verdict != match_result::match) return verdict;
     return walked && found ? match_result::match : match_result::no_match;
   }
 
   static detail::match_result json_clause(const clause& c, detail::rule_context& ctx) noexcept {
+    if (ctx.budget().exhausted()) return detail::match_result::gave_up;
+    ctx.budget().remaining -= ctx.json_lookup_units();
     std::string_view text;
     if (!ctx.body().text_at(*c.path, text)) return detail::match_result::no_match;
-    return c.value.match(text);
+    return c.value.match(text, ctx.budget());
   }
 
   /// Decoded query bytes, per thread, grown once to the largest query seen.
@@ -351,7 +382,8 @@ class rule_set {
                      " (max_regex_bytes)"};
       }
       auto compiled = detail::compiled_regex::compile(url_part, /*need_wide=*/false);
-      if (!compiled) return error{"URL regex '" + std::string(url_part) + "': " + compiled.message()};
+      if (!compiled)
+        return error{"URL regex '" + std::string(url_part) + "': " + compiled.message()};
       out.url.emplace(std::move(compiled).value());
     }
 

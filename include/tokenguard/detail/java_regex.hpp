@@ -22,12 +22,20 @@
 #include <utility>
 #include <vector>
 
+#include "tokenguard/detail/regex_ast.hpp"
+
 namespace tokenguard::detail {
 
 struct java_regex_translation {
   std::wstring pattern;  ///< Boost perl syntax, one wchar_t per Unicode code point (Linux: 32-bit)
   bool ascii_only;  ///< every code point in `pattern` is < 0x80 AND no escape in it denotes a code
                     ///< point >= 0x80
+  /// Boost perl syntax for a `char` regex that decides exactly as `pattern` does for every text
+  /// whose bytes are all < 0x80 (and for no other text): `.`, `$`, `\Z` and `(?m)^` look only at
+  /// `\n` and `\r` (U+0085, U+2028 and U+2029 cannot occur), sets keep their ASCII part, and a
+  /// non-ASCII literal becomes a one-character class that no ASCII text can match.
+  std::string narrow_pattern;
+  regex_ast ast;  ///< the parsed structure, for screening and prefilters
 };
 
 namespace java_regex_impl {
@@ -338,6 +346,9 @@ class translator {
     }
     out.pattern = std::move(out_);
     out.ascii_only = !non_ascii_;
+    out.narrow_pattern = std::move(nout_);
+    ast_.root = node_;
+    out.ast = std::move(ast_);
     return true;
   }
 
@@ -374,55 +385,110 @@ class translator {
   }
 
   // ---- emission --------------------------------------------------------------------------
+  // Everything is written twice: `out_` (wide, exact for all text) and `nout_` (narrow,
+  // exact for text whose bytes are all < 0x80). Most constructs are the same ASCII text in
+  // both; only code points >= 0x80 and the line-terminator classes differ.
 
-  void emit(std::string_view ascii) {
-    for (const char c : ascii) out_.push_back(static_cast<wchar_t>(c));
+  template <class S>
+  static void append(S& out, std::string_view ascii) {
+    for (const char c : ascii) out.push_back(static_cast<typename S::value_type>(c));
   }
   /// Letters and digits as themselves; everything else as `\x{..}` so that no Boost syntax
   /// (`[:`, `\<`, `#`, a space under mod_x, ...) can ever be formed.
-  void emit_code_point(char32_t c) {
+  template <class S>
+  static void append_code_point(S& out, char32_t c) {
     if (is_ascii_alnum(c)) {
-      out_.push_back(static_cast<wchar_t>(c));
+      out.push_back(static_cast<typename S::value_type>(c));
       return;
     }
-    if (c >= 0x80) non_ascii_ = true;
     static constexpr char digits[] = "0123456789ABCDEF";
-    std::string hex;
-    for (char32_t v = c; v != 0 || hex.empty(); v >>= 4) hex.insert(hex.begin(), digits[v & 0xF]);
-    emit("\\x{");
-    emit(hex);
-    emit("}");
+    char hex[8];
+    std::size_t n = 0;
+    for (char32_t v = c; v != 0 || n == 0; v >>= 4) hex[n++] = digits[v & 0xF];
+    append(out, "\\x{");
+    while (n > 0) out.push_back(static_cast<typename S::value_type>(hex[--n]));
+    append(out, "}");
+  }
+  /// A one-character class that no ASCII text can match (narrow program only).
+  static constexpr std::string_view narrow_never = "[^\\x{0}-\\x{7F}]";
+
+  void emit(std::string_view ascii) {
+    append(out_, ascii);
+    append(nout_, ascii);
+  }
+  void emit_code_point(char32_t c) {
+    if (c >= 0x80) non_ascii_ = true;
+    append_code_point(out_, c);
+    if (c < 0x80) {
+      append_code_point(nout_, c);
+    } else {
+      append(nout_, narrow_never);
+    }
+  }
+  /// Ranges as a class body: `a-z`, `ab` (adjacent ends need no dash), `a`.
+  template <class S>
+  static void append_ranges(S& out, const std::vector<cp_set::range>& ranges) {
+    for (const auto& [lo, hi] : ranges) {
+      append_code_point(out, lo);
+      if (hi == lo) continue;
+      if (hi != lo + 1) append(out, "-");
+      append_code_point(out, hi);
+    }
   }
   void emit_set(cp_set& s) {
     const auto& r = s.ranges();
+    add_chars_node(r);
+    // Wide: every code point.
     if (r.empty()) {
       // Java's empty class consumes nothing and never matches; keep it one character wide.
-      emit("[^\\x{0}-\\x{10FFFF}]");
+      append(out_, "[^\\x{0}-\\x{10FFFF}]");
       non_ascii_ = true;
+    } else if (r.size() == 1 && r[0].first == 0 && r[0].second == max_code_point) {
+      append(out_, "(?s:.)");  // with (?s) Boost's `.` takes every code point (no match_not_dot_*)
+    } else if (r.size() == 1 && r[0].first == r[0].second) {
+      if (r[0].first >= 0x80) non_ascii_ = true;
+      append_code_point(out_, r[0].first);
+    } else {
+      cp_set comp = s;
+      comp.complement();
+      const auto& c = comp.ranges();
+      const bool set_ascii = r.back().second < 0x80;
+      const bool comp_ascii = !c.empty() && c.back().second < 0x80;
+      const bool negate = !set_ascii && (comp_ascii || c.size() < r.size());
+      if ((negate ? c : r).back().second >= 0x80) non_ascii_ = true;
+      append(out_, negate ? "[^" : "[");
+      append_ranges(out_, negate ? c : r);
+      append(out_, "]");
+    }
+    // Narrow: only the ASCII part can ever meet an ASCII text.
+    std::vector<cp_set::range> a;
+    for (const auto& [lo, hi] : r) {
+      if (lo < 0x80) a.emplace_back(lo, std::min<char32_t>(hi, 0x7F));
+    }
+    if (a.empty()) {
+      append(nout_, narrow_never);
       return;
     }
-    if (r.size() == 1 && r[0].first == 0 && r[0].second == max_code_point) {
-      emit("(?s:.)");  // with (?s) Boost's `.` takes every code point (no match_not_dot_* flags)
+    if (a.size() == 1 && a[0].first == 0 && a[0].second == 0x7F) {
+      append(nout_, "(?s:.)");
       return;
     }
-    if (r.size() == 1 && r[0].first == r[0].second) {
-      emit_code_point(r[0].first);
+    if (a.size() == 1 && a[0].first == a[0].second) {
+      append_code_point(nout_, a[0].first);
       return;
     }
-    cp_set comp = s;
-    comp.complement();
-    const auto& c = comp.ranges();
-    const bool set_ascii = r.back().second < 0x80;
-    const bool comp_ascii = !c.empty() && c.back().second < 0x80;
-    const bool negate = !set_ascii && (comp_ascii || c.size() < r.size());
-    emit(negate ? "[^" : "[");
-    for (const auto& [lo, hi] : negate ? c : r) {
-      emit_code_point(lo);
-      if (hi == lo) continue;
-      if (hi != lo + 1) emit("-");
-      emit_code_point(hi);
+    std::vector<cp_set::range> missing;  // ASCII minus the set
+    char32_t next = 0;
+    for (const auto& [lo, hi] : a) {
+      if (lo > next) missing.emplace_back(next, lo - 1);
+      next = hi + 1;
     }
-    emit("]");
+    if (next <= 0x7F) missing.emplace_back(next, 0x7F);
+    // A negated class also takes bytes >= 0x80; the narrow program never sees them.
+    const bool negate = missing.size() < a.size();
+    append(nout_, negate ? "[^" : "[");
+    append_ranges(nout_, negate ? missing : a);
+    append(nout_, "]");
   }
   void emit_literal(char32_t c) {
     if (ci_ && is_ascii_alpha(c)) {
@@ -431,6 +497,7 @@ class translator {
       emit_set(s);
       return;
     }
+    add_chars_node({cp_set::range(c, c)});
     emit_code_point(c);
   }
   /// Java's `$` (Pattern.Dollar): not multiline, at the end or before one final line
@@ -438,21 +505,26 @@ class translator {
   /// `\r` and `\n`.
   void emit_dollar(bool multiline) {
     non_ascii_ = true;
+    add_node(multiline ? regex_node::kind::assertion : regex_node::kind::end_anchor);
     if (multiline) {
-      emit("(?:(?=[\\x{A}\\x{D}\\x{85}\\x{2028}\\x{2029}]|\\z)(?!(?<=\\x{D})\\x{A}))");
+      append(out_, "(?:(?=[\\x{A}\\x{D}\\x{85}\\x{2028}\\x{2029}]|\\z)(?!(?<=\\x{D})\\x{A}))");
+      append(nout_, "(?:(?=[\\x{A}\\x{D}]|\\z)(?!(?<=\\x{D})\\x{A}))");
     } else {
-      emit(
-          "(?:(?=(?:\\x{D}\\x{A}|[\\x{A}\\x{D}\\x{85}\\x{2028}\\x{2029}])?\\z)(?!(?<=\\x{D})\\x{A})"
-          ")");
+      append(out_,
+             "(?:(?=(?:\\x{D}\\x{A}|[\\x{A}\\x{D}\\x{85}\\x{2028}\\x{2029}])?\\z)"
+             "(?!(?<=\\x{D})\\x{A}))");
+      append(nout_, "(?:(?=(?:\\x{D}\\x{A}|[\\x{A}\\x{D}])?\\z)(?!(?<=\\x{D})\\x{A}))");
     }
   }
   /// Java's multiline `^` (Pattern.Caret): at the start or after a line terminator, not
   /// between `\r` and `\n`, and never at the end of the input.
   void emit_multiline_caret() {
     non_ascii_ = true;
-    emit(
-        "(?:(?:\\A|(?<=[\\x{A}\\x{85}\\x{2028}\\x{2029}])|(?<=\\x{D})(?!\\x{A}))"
-        "(?=(?s:.)))");
+    add_node(regex_node::kind::assertion);
+    append(out_,
+           "(?:(?:\\A|(?<=[\\x{A}\\x{85}\\x{2028}\\x{2029}])|(?<=\\x{D})(?!\\x{A}))"
+           "(?=(?s:.)))");
+    append(nout_, "(?:(?:\\A|(?<=\\x{A})|(?<=\\x{D})(?!\\x{A}))(?=(?s:.)))");
   }
   /// `\b` as Java 19+ reads it: word characters are `[0-9A-Za-z_]`, like `\w`. Java 8-18
   /// also count non-ASCII letters and digits, and every version counts a combining mark
@@ -460,6 +532,7 @@ class translator {
   /// lookbehind), so those texts are where this differs from some Java.
   void emit_boundary(bool negated) {
     static constexpr std::string_view w = "[0-9A-Z\\x{5F}a-z]";
+    add_node(regex_node::kind::assertion);
     emit("(?:(?<=");
     emit(w);
     emit(negated ? ")(?=" : ")(?!");
@@ -471,30 +544,88 @@ class translator {
     emit("))");
   }
 
+  // ---- structure (regex_ast) -------------------------------------------------------------
+  // Each parse function leaves the node it built in `node_` (regex_no_node for `(?i)`).
+
+  std::uint32_t new_node(regex_node::kind k, std::size_t offset) {
+    regex_node n;
+    n.type = k;
+    n.offset = offset;
+    ast_.nodes.push_back(std::move(n));
+    return static_cast<std::uint32_t>(ast_.nodes.size() - 1);
+  }
+  void add_node(regex_node::kind k) { node_ = new_node(k, atom_offset_); }
+  void add_chars_node(std::vector<cp_set::range> ranges) {
+    node_ = new_node(regex_node::kind::chars, atom_offset_);
+    ast_.nodes[node_].set = std::move(ranges);
+  }
+  std::uint32_t wrap_node(regex_node::kind k, std::size_t offset, std::uint32_t child) {
+    const std::uint32_t n = new_node(k, offset);
+    ast_.nodes[n].children.push_back(child);
+    return n;
+  }
+
   // ---- grammar ---------------------------------------------------------------------------
 
   bool parse_alternation() {
+    std::vector<std::uint32_t> branches;
+    const std::size_t start = offset_here();
     for (;;) {
       if (!parse_sequence()) return false;
-      if (!peek_is('|')) return true;
+      branches.push_back(node_);
+      if (!peek_is('|')) break;
       ++pos_;
       emit("|");
     }
+    if (branches.size() == 1) {
+      node_ = branches[0];
+    } else {
+      node_ = new_node(regex_node::kind::alternation, start);
+      ast_.nodes[node_].children = std::move(branches);
+    }
+    return true;
   }
 
   bool parse_sequence() {
+    std::vector<std::uint32_t> items;
+    const std::size_t start = offset_here();
     for (;;) {
-      if (at_end() || peek_is('|') || peek_is(')')) return true;
+      if (at_end() || peek_is('|') || peek_is(')')) break;
       atom_kind kind = atom_kind::nothing;
       const bool group = peek_is('(');
       atom_consumes_ = false;
+      const std::size_t at = offset_here();
+      atom_offset_ = at;
+      const std::size_t out_at = out_.size();
+      const std::size_t nout_at = nout_.size();
+      node_ = regex_no_node;
       if (!parse_atom(kind)) return false;
+      std::uint32_t atom = node_;
       // Everything but assertions and groups consumes; a group says so itself.
       const bool consumes = group ? atom_consumes_ : kind == atom_kind::quantifiable;
       bool never = false;
+      quant_ = quantifier{};
+      atom_out_ = out_at;  // nested sequences inside a group have moved them
+      atom_nout_ = nout_at;
       if (!parse_quantifier(kind, never)) return false;
       if (consumes && !never && !frames_.empty()) frames_.back() = true;
+      if (atom == regex_no_node) continue;
+      if (quant_.present) {
+        atom = wrap_node(regex_node::kind::repeat, at, atom);
+        regex_node& r = ast_.nodes[atom];
+        r.min = quant_.min;
+        r.max = quant_.max;
+        r.mode = quant_.mode;
+      }
+      items.push_back(atom);
     }
+    if (items.size() == 1) {
+      node_ = items[0];
+    } else {
+      node_ = new_node(items.empty() ? regex_node::kind::empty : regex_node::kind::sequence, start);
+      ast_.nodes[node_].children = std::move(items);
+    }
+    return true;
   }
 
   bool parse_atom(atom_kind& kind) {
@@ -522,6 +653,7 @@ class translator {
         if (multiline_) {
           emit_multiline_caret();
         } else {
+          add_node(regex_node::kind::start_anchor);
           emit("\\A");
         }
         return true;
@@ -601,27 +733,50 @@ class translator {
                   "on a zero-width assertion is not supported");
     }
     ++pos_;
+    quant_.present = true;
+    std::string q;  // the quantifier for Boost, without a lazy/possessive suffix
     if (tk.cp == '{') {
       std::uint64_t lo = 0;
       std::uint64_t hi = 0;
       bool any = false;
       if (!parse_number(lo, any)) return fail("quantifier '{'", tk.offset, "is out of range");
-      std::string q = "{" + std::to_string(lo);
+      q = "{" + std::to_string(lo);
+      quant_.min = static_cast<std::uint32_t>(lo);
+      quant_.max = quant_.min;
       if (peek_is(',')) {
         ++pos_;
         if (!parse_number(hi, any)) return fail("quantifier '{'", tk.offset, "is out of range");
         if (any && hi < lo) return fail("quantifier '{'", tk.offset, "has max < min");
         q += any ? "," + std::to_string(hi) : std::string(",");
+        quant_.max = any ? static_cast<std::uint32_t>(hi) : regex_unbounded;
         never = any && hi == 0;
       } else {
         never = lo == 0;
       }
       ++pos_;  // '}', checked by valid_braces
-      emit(q + "}");
+      q += "}";
     } else {
-      out_.push_back(static_cast<wchar_t>(tk.cp));
+      quant_.min = tk.cp == '+' ? 1 : 0;
+      quant_.max = tk.cp == '?' ? 1 : regex_unbounded;
+      q = std::string(1, static_cast<char>(tk.cp));
     }
-    if (peek_is('?') || peek_is('+')) out_.push_back(static_cast<wchar_t>(t_[pos_++].cp));
+    if (peek_is('?')) {
+      quant_.mode = regex_node::greed::lazy;
+      ++pos_;
+      emit(q + "?");
+    } else if (peek_is('+')) {
+      // Java commits each iteration of a possessive repeat on its own (Curly.match2 takes
+      // the first way the atom matches, iteration after iteration): `(?:a+){2}+` never
+      // matches "aaa". Boost's `X{2}+` is `(?>X{2})`, which may still backtrack between
+      // iterations, so write what Java does: `(?>(?>X){2})`.
+      quant_.mode = regex_node::greed::possessive;
+      ++pos_;
+      out_.insert(atom_out_, L"(?>(?>");
+      nout_.insert(atom_nout_, "(?>(?>");
+      emit(")" + q + ")");
+    } else {
+      emit(q);
+    }
     if (!at_end() && !t_[pos_].quoted &&
         (peek_is('?') || peek_is('*') || peek_is('+') || peek_is('{'))) {
       return fail("quantifier '" + show(t_[pos_].cp) + "'", t_[pos_].offset,
@@ -642,6 +797,7 @@ class translator {
     kind = atom_kind::quantifiable;
     bool capture = false;
     int group_number = 0;
+    regex_node::kind wrap = regex_node::kind::group;
     frames_.push_back(false);
     if (peek_is('?')) {
       ++pos_;
@@ -657,19 +813,23 @@ class translator {
         case '=':
           emit("(?=");
           kind = atom_kind::assertion;
+          wrap = regex_node::kind::lookaround;
           break;
         case '!':
           emit("(?!");
           kind = atom_kind::assertion;
+          wrap = regex_node::kind::lookaround;
           break;
         case '>':
           emit("(?>");
+          wrap = regex_node::kind::atomic;
           break;
         case '<': {
           if (peek_is('=') || peek_is('!')) {
             emit(peek_is('=') ? "(?<=" : "(?<!");
             ++pos_;
             kind = atom_kind::assertion;
+            wrap = regex_node::kind::lookaround;
             break;
           }
           std::string name;
@@ -694,6 +854,7 @@ class translator {
             --depth_;
             frames_.pop_back();
             kind = atom_kind::nothing;
+            node_ = regex_no_node;
             return true;
           }
           ++pos_;  // ':'
@@ -721,6 +882,8 @@ class translator {
     if (!capture && out_.size() == body) emit("(?:)");  // Boost refuses an empty (?=) (?>) ...
     ++pos_;
     emit(")");
+    node_ = wrap_node(wrap, open, node_);
+    ast_.nodes[node_].capturing = capture;
     ci_ = save_ci;
     dotall_ = save_dotall;
     multiline_ = save_multiline;
@@ -940,10 +1103,12 @@ class translator {
         kind = atom_kind::assertion;
         return true;
       case 'A':
+        add_node(regex_node::kind::start_anchor);
         emit("\\A");
         kind = atom_kind::assertion;
         return true;
       case 'z':
+        add_node(regex_node::kind::end_anchor);
         emit("\\z");
         kind = atom_kind::assertion;
         return true;
@@ -1046,6 +1211,8 @@ class translator {
       return fail("back reference " + shown, esc, "inside the group it refers to is not supported");
     }
     refs_.push_back(backref{number, esc, shown});
+    add_node(regex_node::kind::backref);
+    ast_.nodes[node_].min = static_cast<std::uint32_t>(number);
     emit("\\g{" + std::to_string(number) + "}");
     return true;
   }
@@ -1161,6 +1328,19 @@ class translator {
   std::size_t text_size_;
   std::size_t pos_ = 0;
   std::wstring out_;
+  std::string nout_;
+  regex_ast ast_;
+  std::uint32_t node_ = regex_no_node;
+  std::size_t atom_offset_ = 0;
+  std::size_t atom_out_ = 0;   ///< where the current atom starts in out_
+  std::size_t atom_nout_ = 0;  ///< ... and in nout_
+  struct quantifier {
+    bool present = false;
+    std::uint32_t min = 0;
+    std::uint32_t max = 0;
+    regex_node::greed mode = regex_node::greed::greedy;
+  };
+  quantifier quant_;
   bool non_ascii_ = false;
   std::string error_;
   bool ci_ = false;
@@ -1185,6 +1365,8 @@ class translator {
   using namespace java_regex_impl;
   out.pattern.clear();
   out.ascii_only = false;
+  out.narrow_pattern.clear();
+  out.ast = regex_ast{};
   try {
     std::vector<token> code_points;
     code_points.reserve(java_utf8.size());

@@ -3,15 +3,35 @@
 
 /// One compiled rule regex: a Java pattern translated to Boost.Regex, matched
 /// as a whole over code points, never by search (SPEC 3).
+///
+/// Three ways to a decision, all giving the reference path's answer:
+/// 1. the literal prefilter (prefilter.hpp), for text of bytes < 0x80: it
+///    rejects what cannot match and, for globs such as `.*literal.*`, decides;
+/// 2. the narrow program (`char`), exact for text of bytes < 0x80 (every URL
+///    subject): no UTF-8 decoding, 256-bit class maps;
+/// 3. the wide program (`wchar_t`, one code point each), for other text: the
+///    reference path itself.
+///
+/// Every call draws on a match_budget shared by all the lines of a decision.
+/// The engine runs over budget_iterator, which counts iterator operations
+/// (about one per engine step) and throws once the budget is spent; Boost
+/// unwinds its state and rethrows, and the call answers `gave_up`. A distinct
+/// iterator type means a distinct Boost matcher instantiation, so Boost's own
+/// macros (BOOST_REGEX_MAX_STATE_COUNT, ...) stay as the embedder set them.
 
 #include <boost/regex.hpp>
+#include <compare>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tokenguard/detail/java_regex.hpp"
+#include "tokenguard/detail/prefilter.hpp"
+#include "tokenguard/detail/regex_screen.hpp"
 #include "tokenguard/result.hpp"
 
 namespace tokenguard::detail {
@@ -23,19 +43,125 @@ inline constexpr boost::regex_constants::syntax_option_type java_regex_flags =
 
 enum class match_result : std::uint8_t { no_match, match, gave_up };
 
-[[nodiscard]] inline bool is_ascii(std::string_view s) noexcept {
-  for (const char c : s) {
-    if (static_cast<unsigned char>(c) >= 0x80) return false;
+/// Matching work one decision may spend, in units of about one engine step: 0.3 to 2.6 ns of
+/// CPU on the 2-core VM where tests/rules_budget_test.cpp measured the pathology corpus.
+/// The default keeps the worst decision there near 4 ms of CPU (the target is 10 ms).
+inline constexpr std::int64_t default_match_budget_units = 1'500'000;
+/// What every call costs before any matching (setting up the engine).
+inline constexpr std::int64_t match_call_units = 16;
+/// The longest translated program accepted (wide code units). A 1 KiB Java pattern stays far
+/// below it unless it is made of constructs that expand (`$`, `\b`, `(?m)^`, ...).
+inline constexpr std::size_t max_program_chars = 64 * 1024;
+
+/// Shared by every regex call of one decision. Not thread-safe: one per decision.
+struct match_budget {
+  std::int64_t remaining = default_match_budget_units;
+
+  match_budget() noexcept = default;
+  explicit match_budget(std::int64_t units) noexcept : remaining(units) {}
+  [[nodiscard]] bool exhausted() const noexcept { return remaining <= 0; }
+};
+
+[[nodiscard]] inline bool is_ascii(std::string_view s) noexcept { return scan_text(s).ascii; }
+
+/// Thrown by budget_iterator when the budget runs out; never leaves compiled_regex::match.
+struct budget_exhausted {};
+
+/// A pointer into the text that counts every operation the engine makes with it, and throws
+/// budget_exhausted once (when the count reaches zero).
+template <class CharT>
+class budget_iterator {
+ public:
+  using iterator_category = std::random_access_iterator_tag;
+  using value_type = CharT;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const CharT*;
+  using reference = const CharT&;
+
+  budget_iterator() noexcept = default;
+  budget_iterator(const CharT* p, std::int64_t* left) noexcept : p_(p), left_(left) {}
+  /// Copies count too: the engine copies a position for every state it saves or restores,
+  /// which is most of the work of repeats and groups that never read a character.
+  budget_iterator(const budget_iterator& other) : p_(other.p_), left_(other.left_) {
+    if (left_ != nullptr) tick();
   }
-  return true;
-}
+  budget_iterator& operator=(const budget_iterator& other) {
+    p_ = other.p_;
+    left_ = other.left_;
+    if (left_ != nullptr) tick();
+    return *this;
+  }
+  ~budget_iterator() = default;
+
+  reference operator*() const {
+    tick();
+    return *p_;
+  }
+  reference operator[](difference_type n) const {
+    tick();
+    return p_[n];
+  }
+  pointer operator->() const noexcept { return p_; }
+  budget_iterator& operator++() {
+    tick();
+    ++p_;
+    return *this;
+  }
+  budget_iterator operator++(int) {
+    budget_iterator before = *this;
+    ++*this;
+    return before;
+  }
+  budget_iterator& operator--() {
+    tick();
+    --p_;
+    return *this;
+  }
+  budget_iterator operator--(int) {
+    budget_iterator before = *this;
+    --*this;
+    return before;
+  }
+  budget_iterator& operator+=(difference_type n) {
+    tick();
+    p_ += n;
+    return *this;
+  }
+  budget_iterator& operator-=(difference_type n) {
+    tick();
+    p_ -= n;
+    return *this;
+  }
+  friend budget_iterator operator+(budget_iterator a, difference_type n) { return a += n; }
+  friend budget_iterator operator+(difference_type n, budget_iterator a) { return a += n; }
+  friend budget_iterator operator-(budget_iterator a, difference_type n) { return a -= n; }
+  friend difference_type operator-(const budget_iterator& a, const budget_iterator& b) noexcept {
+    return a.p_ - b.p_;
+  }
+  friend bool operator==(const budget_iterator& a, const budget_iterator& b) {
+    a.tick();
+    return a.p_ == b.p_;
+  }
+  friend std::strong_ordering operator<=>(const budget_iterator& a, const budget_iterator& b) {
+    a.tick();
+    return a.p_ <=> b.p_;
+  }
+
+ private:
+  void tick() const {
+    if (--*left_ == 0) throw budget_exhausted{};  // once: afterwards the count is negative
+  }
+
+  const CharT* p_ = nullptr;
+  std::int64_t* left_ = nullptr;
+};
 
 /// Per-thread scratch for matching. Boost fills a match_results even when the
 /// caller does not want one; keeping one per thread (and the wide buffer for
 /// non-ASCII text) means steady-state matching does not touch the heap.
 struct regex_scratch {
-  boost::match_results<const char*> narrow_results;
-  boost::match_results<const wchar_t*> wide_results;
+  boost::match_results<budget_iterator<char>> narrow_results;
+  boost::match_results<budget_iterator<wchar_t>> wide_results;
   std::vector<wchar_t> wide_text;
 
   static regex_scratch& for_this_thread() noexcept {
@@ -47,23 +173,34 @@ struct regex_scratch {
 class compiled_regex {
  public:
   /// `need_wide`: the subject may hold non-ASCII text (clause values), so a
-  /// code-point matcher is needed even for an ASCII pattern.
-  [[nodiscard]] static result<compiled_regex> compile(std::string_view java, bool need_wide) {
+  /// code-point matcher is needed; without it, non-ASCII text never matches
+  /// (URL subjects are ASCII by construction, SPEC 4).
+  /// `fast_paths` false: the reference path only (wide program, no prefilter, no narrow
+  /// program), for differential tests and baselines.
+  /// Errors: untranslatable Java, a pattern refused by the screen (regex_screen.hpp), a
+  /// program over max_program_chars, or Boost refusing it.
+  [[nodiscard]] static result<compiled_regex> compile(std::string_view java, bool need_wide,
+                                                      bool fast_paths = true) {
     java_regex_translation translation;
     std::string why;
     if (!translate_java_regex(java, translation, why)) return error{std::move(why)};
     compiled_regex out;
-    out.source_ = std::string(java);
     try {
-      if (translation.ascii_only) {
-        std::string narrow(translation.pattern.size(), '\0');
-        for (std::size_t i = 0; i < narrow.size(); ++i) {
-          narrow[i] = static_cast<char>(translation.pattern[i]);
-        }
-        out.narrow_.emplace(narrow, java_regex_flags);
+      std::string refused = screen_regex(translation.ast);
+      if (!refused.empty()) return error{std::move(refused)};
+      if (translation.pattern.size() > max_program_chars) {
+        return error{"the regex expands to " + std::to_string(translation.pattern.size()) +
+                     " characters of engine program, over the limit of " +
+                     std::to_string(max_program_chars)};
       }
-      if (need_wide || !translation.ascii_only) {
+      out.source_ = std::string(java);
+      if (fast_paths) {
+        out.narrow_.emplace(translation.narrow_pattern, java_regex_flags);
+        out.prefilter_ = prefilter::build(translation.ast);
+      }
+      if (need_wide || !fast_paths) {
         out.wide_.emplace(translation.pattern, java_regex_flags);
+        out.wide_weight_ = wide_step_weight(translation.ast);
       }
     } catch (const boost::regex_error& e) {
       return error{std::string("invalid regex: ") + e.what()};
@@ -74,31 +211,87 @@ class compiled_regex {
   }
 
   [[nodiscard]] const std::string& source() const noexcept { return source_; }
+  /// Whether the prefilter decides alone for text of bytes 0x20..0x7E (no engine run).
+  [[nodiscard]] bool decided_by_prefilter() const noexcept { return prefilter_.exact(); }
+  [[nodiscard]] bool has_prefilter() const noexcept { return prefilter_.active(); }
 
-  /// `text` is valid UTF-8 (callers validate it first).
+  /// `text` is valid UTF-8 (callers validate it first). A fresh default budget.
   [[nodiscard]] match_result match(std::string_view text) const noexcept {
+    match_budget budget;
+    return match(text, budget);
+  }
+
+  [[nodiscard]] match_result match(std::string_view text, match_budget& budget) const noexcept {
+    if (budget.exhausted()) return match_result::gave_up;
+    budget.remaining -= static_cast<std::int64_t>(text.size() / 64);  // the scan below
+    return match(text, scan_text(text), budget);
+  }
+
+  /// `facts` = scan_text(text), when the caller already has it (one subject, many lines).
+  [[nodiscard]] match_result match(std::string_view text, const text_facts& facts,
+                                   match_budget& budget) const noexcept {
+    if (budget.exhausted()) return match_result::gave_up;
+    budget.remaining -= match_call_units;
     regex_scratch& scratch = regex_scratch::for_this_thread();
-    try {
-      if (narrow_ && is_ascii(text)) {
-        return boost::regex_match(text.data(), text.data() + text.size(), scratch.narrow_results,
-                                  *narrow_)
-                   ? match_result::match
-                   : match_result::no_match;
+    if (facts.ascii && narrow_) {
+      if (prefilter_.active()) {
+        std::int64_t work = 0;
+        const prefilter_verdict v = prefilter_.decide(text, facts.line_break, work);
+        budget.remaining -= work;
+        if (v == prefilter_verdict::match) return match_result::match;
+        if (v == prefilter_verdict::no_match) return match_result::no_match;
       }
-      if (!wide_) return match_result::no_match;  // unreachable: ASCII-only patterns have narrow_
-      std::size_t length = 0;
-      if (!decode_utf8(text, scratch.wide_text, length)) return match_result::no_match;
-      const wchar_t* begin = scratch.wide_text.data();
-      const wchar_t* end = begin + length;
-      return boost::regex_match(begin, end, scratch.wide_results, *wide_) ? match_result::match
-                                                                          : match_result::no_match;
-    } catch (...) {
-      // error_complexity, error_stack, or memory: the engine gave up. Deny.
-      return match_result::gave_up;
+      return run(*narrow_, text.data(), text.data() + text.size(), scratch.narrow_results, budget,
+                 1);
     }
+    if (!wide_) return match_result::no_match;  // URL regexes: the subject is ASCII (SPEC 4)
+    budget.remaining -= static_cast<std::int64_t>(text.size() / 2);  // decoding
+    std::size_t length = 0;
+    try {
+      if (!decode_utf8(text, scratch.wide_text, length)) return match_result::no_match;
+    } catch (...) {
+      return match_result::gave_up;  // the buffer could not grow
+    }
+    const wchar_t* begin = scratch.wide_text.data();
+    return run(*wide_, begin, begin + length, scratch.wide_results, budget, wide_weight_);
   }
 
  private:
+  /// Runs the engine with what is left of the budget; `weight`: budget units per counted
+  /// iterator operation (more for programs whose class tests are slow).
+  template <class CharT, class Regex, class Results>
+  static match_result run(const Regex& re, const CharT* begin, const CharT* end, Results& results,
+                          match_budget& budget, std::int64_t weight) noexcept {
+    std::int64_t ops = budget.remaining / weight;
+    if (ops <= 0) {
+      budget.remaining = 0;
+      return match_result::gave_up;
+    }
+    const std::int64_t granted = ops;
+    match_result r = match_result::gave_up;
+    try {
+      r = boost::regex_match(budget_iterator<CharT>(begin, &ops), budget_iterator<CharT>(end, &ops),
+                             results, re)
+              ? match_result::match
+              : match_result::no_match;
+    } catch (...) {
+      // budget_exhausted, or Boost's own error_complexity / error_stack / memory: deny.
+      r = match_result::gave_up;
+    }
+    budget.remaining -= (granted - ops) * weight;
+    return r;
+  }
+
+  /// A wide class is tested range by range (Boost's re_set_long), so a step over a class of
+  /// many ranges costs more than one over a literal: charge by the largest class.
+  static std::int64_t wide_step_weight(const regex_ast& ast) {
+    std::size_t widest = 0;
+    for (const regex_node& n : ast.nodes) {
+      if (n.type == regex_node::kind::chars) widest = std::max(widest, n.set.size());
+    }
+    return 1 + static_cast<std::int64_t>(widest / 4);
+  }
+
   /// Decodes into a per-thread buffer that only grows. Returns false on
   /// invalid UTF-8 (callers validate; this is a second line of defence).
   static bool decode_utf8(std::string_view text, std::vector<wchar_t>& out, std::size_t& length) {
@@ -140,6 +333,8 @@ class compiled_regex {
   std::string source_;
   std::optional<boost::regex> narrow_;
   std::optional<boost::wregex> wide_;
+  prefilter prefilter_;
+  std::int64_t wide_weight_ = 1;
 };
 
 }  // namespace tokenguard::detail
