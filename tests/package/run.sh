@@ -29,6 +29,9 @@ for arg in "$@"; do
     *) selected+=("$arg") ;;
   esac
 done
+for name in "${selected[@]}"; do
+  [[ " ${all_tests[*]} " == *" $name "* ]] || { echo "run.sh: no test '$name' (see --list)" >&2; exit 2; }
+done
 
 work="${TOKENGUARD_PACKAGE_WORKDIR:-$(mktemp -d "${TMPDIR:-/tmp}/tokenguard-package.XXXXXX")}"
 mkdir -p "$work/logs"
