@@ -87,7 +87,7 @@ struct request_storage {
   std::string body;
 };
 
-inline constexpr std::size_t kept_body_capacity = 64 * 1024;
+inline constexpr std::size_t kept_body_capacity = std::size_t{64} * 1024;
 
 /// Parses one request into `request_storage`; make a new one per request
 /// (Beast parsers are single-use; this one allocates nothing itself).

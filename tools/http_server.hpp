@@ -304,7 +304,7 @@ inline void session::wait_for_request() {
   if (buffer_.size() > 0) return read_request();  // pipelined
   state_ = state::idle;
   stream_.expires_after(server_.limits().idle_timeout);
-  stream_.async_read_some(buffer_.prepare(16 * 1024),
+  stream_.async_read_some(buffer_.prepare(std::size_t{16} * 1024),
                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                             self->on_first_bytes(ec, n);
                           });
@@ -443,7 +443,7 @@ inline void session::linger() {
 }
 
 inline void session::linger_read() {
-  stream_.async_read_some(buffer_.prepare(16 * 1024),
+  stream_.async_read_some(buffer_.prepare(std::size_t{16} * 1024),
                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                             self->buffer_.clear();
                             self->lingered_ += n;

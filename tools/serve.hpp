@@ -151,8 +151,7 @@ inline void log_problems(const std::string& path, const store& s) {
 [[nodiscard]] inline std::string describe_store(const store& s) {
   std::string text = std::to_string(s.size()) + (s.size() == 1 ? " token" : " tokens");
   if (!s.problems().empty()) {
-    text += ", " + std::to_string(s.problems().size()) +
-            (s.problems().size() == 1 ? " that cannot authenticate" : " that cannot authenticate");
+    text += ", " + std::to_string(s.problems().size()) + " that cannot authenticate";
   }
   return text;
 }

@@ -48,6 +48,7 @@ random_port() {
 }
 
 # tokenguard on the shipped example store, read-only (nothing is written).
+: >"$work/tokenguard.log"
 "$tg" serve --store "$root/examples/tokens.json" --read-only --listen 127.0.0.1:0 \
   2>"$work/tokenguard.log" &
 tg_pid=$!

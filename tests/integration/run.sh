@@ -112,6 +112,7 @@ expect_header() {
 start_tokenguard() {
   local name=$1
   shift
+  : >"$work/$name.log"
   "$tg" serve --listen 127.0.0.1:0 "$@" >"$work/$name.out" 2>"$work/$name.log" &
   local pid=$! port= i
   pids+=("$pid")
@@ -432,6 +433,28 @@ grep -q 'stopped' "$work/drain.log" && ok "stop is logged" || fail "stop is logg
 counter=$(grep '"id":"it-drain"' "$work/drain.json" | grep -o '"counter":[0-9]*' | cut -d: -f2)
 if [ "$counter" = 8 ]; then ok "counters flushed at shutdown (counter 8)"; else
   fail "counters flushed at shutdown" "counter '$counter' in the store file"
+fi
+
+# ---------------------------------------------------------------------------
+echo "# SIGTERM with the gateway's idle keep-alive connections open"
+
+for name in main ro; do
+  pid_var=${name}_pid
+  kill -TERM "${!pid_var}"
+  exited() { ! kill -0 "$1" 2>/dev/null; }
+  if poll 10 exited "${!pid_var}"; then
+    wait "${!pid_var}"
+    status=$?
+    if [ "$status" = 0 ]; then ok "$name: exit status 0"; else fail "$name: exit status 0" "status $status"; fi
+  else
+    fail "$name: exits after SIGTERM" "still running after 10s"
+  fi
+done
+if grep -lE 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' "$work"/*.log >/dev/null 2>&1; then
+  fail "no sanitizer report" "$(grep -lE 'Sanitizer|runtime error:' "$work"/*.log)"
+  [ "${VERBOSE:-0}" = 1 ] && cat "$work"/*.log
+else
+  ok "no sanitizer report in the servers' logs"
 fi
 
 # ---------------------------------------------------------------------------
