@@ -1,0 +1,194 @@
+// Loading a generated store file of 1e6 tokens (read, parse_store_json,
+// store::compile), and the memory a loaded token keeps resident.
+//
+// The store: tokens of the seed's shape (authorKey, userKey, label, user,
+// secret, id, limitTo, ip, times, counter), 1 000 distinct 4-line rule sets,
+// half of the tokens with an address list. It is about 515 MB, over the
+// default max_store_bytes of 256 MiB, so these benchmarks raise that limit.
+
+#include <benchmark/benchmark.h>
+#include <time.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+#include "tokenguard/tokenguard.hpp"
+
+namespace tgbench {
+namespace {
+
+constexpr std::size_t load_tokens = 1'000'000;
+constexpr int load_lines = 4;
+constexpr int load_sets = 1000;
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "tokenguard_bench: %s\n", what.c_str());
+  std::abort();
+}
+
+tokenguard::limits load_limits() {
+  tokenguard::limits lim;
+  lim.max_store_bytes = std::size_t{1} << 30;
+  return lim;
+}
+
+/// Written once per run, where TOKENGUARD_BENCH_DIR says (default /tmp).
+std::string store_file(bool secure) {
+  static std::string written[2];
+  std::string& path = written[secure ? 1 : 0];
+  if (!path.empty()) return path;
+  const char* dir = std::getenv("TOKENGUARD_BENCH_DIR");
+  path = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/tokenguard-bench-store-" +
+         (secure ? "secure" : "plain") + ".json";
+  const store_spec spec{load_tokens, load_lines, load_sets, secure};
+  const std::string json = make_store_json(spec, make_rule_sets(load_lines, load_sets));
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(json.data(), static_cast<std::streamsize>(json.size()));
+  if (!out) fail("cannot write " + path);
+  return path;
+}
+
+std::string read_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) fail("cannot open " + path);
+  std::fseek(f, 0, SEEK_END);
+  const long size = std::ftell(f);
+  std::fseek(f, 0, SEEK_SET);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  const std::size_t got = std::fread(text.data(), 1, text.size(), f);
+  std::fclose(f);
+  if (size < 0 || got != text.size()) fail("cannot read " + path);
+  return text;
+}
+
+double seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+/// CPU time of this thread (user and system), in seconds: on a shared
+/// machine, other processes' load stretches the wall clock but not this.
+double thread_cpu_seconds() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// Tokens per second from the file to a compiled snapshot, rules included
+/// (CPU time of the loading thread; the wall-clock rate is a counter too).
+void bench_load(benchmark::State& state, bool secure) {
+  const std::string path = store_file(secure);
+  const tokenguard::limits lim = load_limits();
+  double read_s = 0, parse_s = 0, compile_s = 0, wall_s = 0;
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    const auto wall0 = std::chrono::steady_clock::now();
+    const double t0 = thread_cpu_seconds();
+    const std::string json = read_file(path);
+    const double t1 = thread_cpu_seconds();
+    auto parsed = tokenguard::parse_store_json(json, lim);
+    const double t2 = thread_cpu_seconds();
+    if (!parsed) fail(path + ": " + parsed.message());
+    tokenguard::local_usage usage;
+    auto compiled = tokenguard::store::compile(parsed.value().tokens, usage, lim);
+    const double t3 = thread_cpu_seconds();
+    const auto wall1 = std::chrono::steady_clock::now();
+    if (!compiled) fail(path + ": " + compiled.message());
+    if (compiled.value()->size() != load_tokens ||
+        compiled.value()->distinct_rule_sets() != load_sets) {
+      fail(path + ": the generated store does not load whole");
+    }
+    state.SetIterationTime(t3 - t0);
+    read_s += t1 - t0;
+    parse_s += t2 - t1;
+    compile_s += t3 - t2;
+    wall_s += seconds(wall1 - wall0);
+    bytes = json.size();
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["tokens/s"] =
+      static_cast<double>(load_tokens) * n / (read_s + parse_s + compile_s);
+  state.counters["wall_tokens/s"] = static_cast<double>(load_tokens) * n / wall_s;
+  state.counters["read_ms"] = 1e3 * read_s / n;
+  state.counters["parse_ms"] = 1e3 * parse_s / n;
+  state.counters["compile_ms"] = 1e3 * compile_s / n;
+  state.counters["file_MB"] = static_cast<double>(bytes) / 1e6;
+}
+
+/// Resident bytes per loaded token beyond the shared rule sets: RSS (and
+/// live heap) after compiling 1e6 tokens and freeing everything but the
+/// snapshot and the usage table, minus what the 1 000 rule sets alone take.
+void bench_memory(benchmark::State& state) {
+  for (auto _ : state) {
+    const auto sets = make_rule_sets(load_lines, load_sets);
+
+    // The shared part: the distinct rule sets, compiled on their own.
+    trim_heap();
+    const long long rss0 = resident_bytes();
+    const long long heap0 = live_heap_bytes();
+    const double t0 = thread_cpu_seconds();
+    std::vector<tokenguard::rule_set> rules;
+    rules.reserve(sets.size());
+    for (const rule_set_spec& s : sets) {
+      auto compiled = tokenguard::rule_set::compile(s.limit_to);
+      if (!compiled) fail("rule set: " + compiled.message());
+      rules.push_back(std::move(compiled).value());
+    }
+    const double t1 = thread_cpu_seconds();
+    trim_heap();
+    const long long rules_rss = resident_bytes() - rss0;
+    const long long rules_heap = live_heap_bytes() - heap0;
+    rules.clear();
+    rules.shrink_to_fit();
+
+    // The store, with everything a loader leaves behind freed.
+    trim_heap();
+    const long long rss_before = resident_bytes();
+    const long long heap_before = live_heap_bytes();
+    auto usage = std::make_shared<tokenguard::local_usage>();
+    std::shared_ptr<const tokenguard::store> snapshot;
+    {
+      auto records = make_records({load_tokens, load_lines, load_sets, false}, sets);
+      auto compiled = tokenguard::store::compile(records, *usage);
+      if (!compiled) fail("store: " + compiled.message());
+      snapshot = compiled.value();
+    }
+    trim_heap();
+    const long long store_rss = resident_bytes() - rss_before;
+    const long long store_heap = live_heap_bytes() - heap_before;
+    benchmark::DoNotOptimize(snapshot);
+
+    const double n = static_cast<double>(load_tokens);
+    state.counters["rss_bytes/token"] = static_cast<double>(store_rss - rules_rss) / n;
+    state.counters["heap_bytes/token"] = static_cast<double>(store_heap - rules_heap) / n;
+    state.counters["rules_heap_bytes/set"] = static_cast<double>(rules_heap) / load_sets;
+    state.counters["rule_compile_us/set"] = 1e6 * (t1 - t0) / load_sets;
+    state.counters["entry_bytes"] = sizeof(tokenguard::store::entry);
+  }
+}
+
+}  // namespace
+
+void register_loading_benchmarks() {
+  benchmark::RegisterBenchmark("memory/tokens:1e6/lines:4/sets:1000", bench_memory)
+      ->Iterations(1)
+      ->Repetitions(1)
+      ->Unit(benchmark::kMillisecond);
+  for (const bool secure : {false, true}) {
+    const std::string name =
+        std::string("load/tokens:1e6/lines:4/sets:1000/") + (secure ? "secure" : "plain");
+    benchmark::RegisterBenchmark(name.c_str(),
+                                 [secure](benchmark::State& s) { bench_load(s, secure); })
+        ->Iterations(1)
+        ->Repetitions(3)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  }
+}
+
+}  // namespace tgbench
