@@ -179,6 +179,8 @@ inline int run_serve(args& a) {
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   asio::io_context io(static_cast<int>(threads));
   asio::thread_pool background(1);  // management calls, reloads, flushes: file work
+  asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+  asio::signal_set hup_signal(io, SIGHUP);
 
   auto usage = std::make_shared<local_usage>();
   authorizer auth(options.auth, usage);
@@ -236,8 +238,8 @@ inline int run_serve(args& a) {
            options.store_path + (options.app.read_only ? " (read-only)" : ""));
 
   // Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads in --read-only.
-  asio::signal_set stop_signals(io, SIGTERM, SIGINT);
-  asio::signal_set hup_signal(io, SIGHUP);
+  // (The sets were registered before loading: a signal that came meanwhile
+  // waits for its handler.)
   asio::steady_timer drain_timer(io);
   asio::steady_timer flush_timer(io);
   const auto drain_deadline = std::chrono::seconds(35);
