@@ -1,5 +1,5 @@
 // authorizer::decide allocates nothing on the heap once a thread has decided
-// before (SPEC and issue 2: "authorize() is noexcept and allocates nothing"):
+// before (issue 2: "authorize() is noexcept and allocates nothing"; steady state):
 // every reason, QueryParam and JsonData clauses, Basic and Bearer. Counted by
 // the test binary's replacement operator new (support/allocation_counter).
 
