@@ -40,7 +40,7 @@ constexpr std::string_view store_json = R"({"tokens":[
   {"label":"clauses","user":"erin","token":"erin-secret-0000000000000000001","id":"t7",
    "limitTo":"[get].*/search[QueryParam::max==[0-9]{1,2}]\n[post].*/issue[JsonData::fields.project.key==OPS]"},
   {"label":"complex","user":"frank","token":"frank-secret-000000000000000001","id":"t8",
-   "limitTo":"/(x+x+)+y"},
+   "limitTo":"/[a-z]*[a-z]*[a-z]*[a-z]*[a-z]*[a-z]*[0-9]1"},
   {"label":"broken","user":"gina","token":"gina-secret-0000000000000000001","id":"t9","limitTo":"[get]("}
 ]})";
 
@@ -257,7 +257,7 @@ TEST_F(AuthorizerTest, QueryParamAndJsonDataClauses) {
 
 TEST_F(AuthorizerTest, EngineGivingUpDenies) {
   const std::string frank = basic("frank", "frank-secret-000000000000000001");
-  EXPECT_EQ(why("GET", "/" + std::string(40, 'x'), frank), reason::rule_too_complex);
+  EXPECT_EQ(why("GET", "/" + std::string(4000, 'a') + "!91", frank), reason::rule_too_complex);
   EXPECT_EQ(why("GET", "/short", frank), reason::limit_to_mismatch);
 }
 
@@ -288,7 +288,7 @@ TEST_F(AuthorizerTest, ReachesEveryReason) {
   seen.insert(why("GET", "/rest/api/2/issue/SCRUM-1/comment", admin, "192.0.2.7", "", "", 1630476718964));
   seen.insert(why("GET", "/x", basic("jankowalski", "okf8a73basc74nasc9n32"), "192.0.2.1"));
   seen.insert(why("GET", "/x", admin));
-  seen.insert(why("GET", "/" + std::string(40, 'x'), basic("frank", "frank-secret-000000000000000001")));
+  seen.insert(why("GET", "/" + std::string(4000, 'a') + "!91", basic("frank", "frank-secret-000000000000000001")));
   for (int i = 0; i < 4; ++i) seen.insert(why("GET", "/x", basic("dave", "dave-secret-0000000000000000001")));
   authorizer_options options;
   options.mode = auth_mode::bearer;
@@ -344,20 +344,17 @@ TEST(AuthorizerReload, DecisionsDuringReplacementComeFromOneStoreOrTheOther) {
       request get{"GET", "/x", *ip_address::parse("192.0.2.7"), "", header, ""};
       request post{"POST", "/x", *ip_address::parse("192.0.2.7"), "", header, ""};
       while (!stop.load()) {
-        // Exactly one of the two may pass against either store.
-        const bool g = auth.decide(get, now).allowed();
-        const bool p = auth.decide(post, now).allowed();
-        if (!g && !p) {
-          // Both denied is possible only if a swap happened between the two.
+        // Against either store exactly one of GET and POST is allowed; any other
+        // reason would mean a decision saw a torn or freed snapshot.
+        for (const request* r : {&get, &post}) {
+          const reason why = auth.decide(*r, now).why();
+          if (why != reason::allowed && why != reason::limit_to_mismatch) ++mixed;
         }
-        const decision d = auth.decide(get, now);
-        if (d.why() != reason::allowed && d.why() != reason::limit_to_mismatch) ++mixed;
-        decided += 3;
-        (void)g;
-        (void)p;
+        decided += 2;
       }
     });
   }
+  while (decided.load() == 0) std::this_thread::yield();  // readers are running
   for (int i = 0; i < 1000; ++i) auth.replace_store(i % 2 == 0 ? post_only : get_only);
   stop = true;
   for (auto& t : readers) t.join();
