@@ -20,8 +20,8 @@ namespace tokenguard::cli {
 enum class decision_source : std::uint8_t { check, management };
 
 /// Upper bounds of the check latency histogram, in microseconds.
-inline constexpr std::array<std::uint64_t, 12> latency_bounds_us = {
-    25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000};
+inline constexpr std::array<std::uint64_t, 14> latency_bounds_us = {
+    5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000};
 
 /// HTTP statuses counted one by one; anything else counts as "other".
 inline constexpr std::array<int, 13> counted_statuses = {200, 400, 401, 403, 404, 405, 408,
