@@ -12,7 +12,8 @@
 #
 # Environment: TOKENGUARD_BENCH_BUILD (build directory, default build-bench),
 # TOKENGUARD_BENCH_JOBS (parallel compile jobs, default 1).
-# Output: the Markdown report on stdout; the raw JSON in $build/results.json.
+# Output: the Markdown report on stdout and in $build/report.md; the raw JSON
+# in $build/results.json.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
     --repetitions) repetitions=$2; shift 2 ;;
     --min-time) min_time=$2; shift 2 ;;
     --filter) filter=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -37,10 +38,14 @@ mkdir -p "$build"
 include_dir=""
 if [ -n "$rev" ]; then
   sha=$(git -C "$root" rev-parse --verify "$rev^{commit}")
-  include_dir="$build/library-$sha/include"
+  # Keyed by include/'s tree: commits that leave the library alone reuse the build.
+  tree=$(git -C "$root" rev-parse "$sha:include")
+  include_dir="$build/library-$tree/include"
   if [ ! -d "$include_dir" ]; then
-    mkdir -p "$build/library-$sha"
-    git -C "$root" archive "$sha" include | tar -x -C "$build/library-$sha"
+    rm -rf "$build/library-$tree.partial"
+    mkdir -p "$build/library-$tree.partial"
+    git -C "$root" archive "$sha" include | tar -x -C "$build/library-$tree.partial"
+    mv "$build/library-$tree.partial" "$build/library-$tree"
   fi
   measured="commit $sha (headers exported from git)"
 else
@@ -77,4 +82,4 @@ command="bench/run.sh"
 [ -n "$filter" ] && command+=" --filter '$filter'"
 python3 "$root/bench/report.py" "$build/results.json" --commit "$measured" \
   --machine "$model, $cores cores ($(uname -m)), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, g++ $(g++ -dumpfullversion), CMake Release (-O3)" \
-  --command "$command"
+  --command "$command" | tee "$build/report.md"
