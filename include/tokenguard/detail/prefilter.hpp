@@ -336,7 +336,11 @@ class prefilter {
     std::uint32_t anchor_size = 0;
     std::uint32_t literal = 0;  ///< into literals_: the anchor's bytes
     std::int32_t table = -1;    ///< into tables_ (Shift-And), for 2..64 positions not all literal
+    std::int32_t skip = -1;     ///< into skips_ (Horspool), for anchors of 2 bytes or more
   };
+  /// Horspool: how far the window may move when its last byte is c (at most 255: moving
+  /// less than the full distance is always safe).
+  using skip_table = std::array<std::uint8_t, 256>;
   /// Shift-And: bit j of table[c] is set when position j accepts byte c.
   using shift_and_table = std::array<std::uint64_t, 128>;
   struct alternative {
@@ -451,6 +455,55 @@ class prefilter {
     for (std::uint32_t j = 0; j < best_size; ++j) {
       literals_.push_back(static_cast<char>(positions_[seg.first + best + j].single()));
     }
+    if (best_size >= 2) {
+      // Precomputed here: glibc's memmem builds its tables on every call, which dominated
+      // the seed rules' matching time.
+      skip_table t;
+      t.fill(static_cast<std::uint8_t>(std::min<std::uint32_t>(best_size, 255)));
+      for (std::uint32_t j = 0; j + 1 < best_size; ++j) {
+        const auto c = static_cast<unsigned char>(literals_[seg.literal + j]);
+        t[c] = static_cast<std::uint8_t>(std::min<std::uint32_t>(best_size - 1 - j, 255));
+      }
+      seg.skip = static_cast<std::int32_t>(skips_.size());
+      skips_.push_back(t);
+    }
+  }
+
+  /// The first occurrence of the segment's anchor in hay[0, n). Short texts: Horspool, with a
+  /// fall back to memmem (linear time) once comparisons exceed a linear bound.
+  const char* find_anchor_bytes(const segment& seg, const char* hay, std::size_t n,
+                                std::int64_t& work) const noexcept {
+    const std::size_t m = seg.anchor_size;
+    const char* needle = literals_.data() + seg.literal;
+    // Past a few hundred bytes memmem's vector code wins and its set-up cost is amortised.
+    if (seg.skip < 0 || m > n || n > 512) {
+      work += static_cast<std::int64_t>(n / 32 + 1);
+      return search(hay, n, needle, m);
+    }
+    const skip_table& shift = skips_[static_cast<std::size_t>(seg.skip)];
+    const auto last = static_cast<unsigned char>(needle[m - 1]);
+    const std::size_t limit = 2 * n + 64;
+    std::size_t compared = 0;
+    std::size_t attempts = 0;
+    std::size_t i = 0;
+    while (i + m <= n) {
+      const auto c = static_cast<unsigned char>(hay[i + m - 1]);
+      ++attempts;
+      if (c == last) {
+        compared += m;
+        if (std::memcmp(hay + i, needle, m - 1) == 0) {
+          work += static_cast<std::int64_t>((attempts + compared / 16) / 2 + 1);
+          return hay + i;
+        }
+        if (compared > limit) {
+          work += static_cast<std::int64_t>((attempts + compared / 16) / 2 + (n - i) / 32 + 1);
+          return search(hay + i + 1, n - i - 1, needle, m);
+        }
+      }
+      i += shift[c];
+    }
+    work += static_cast<std::int64_t>((attempts + compared / 16) / 2 + 1);
+    return nullptr;
   }
 
   [[nodiscard]] bool verify(const segment& seg, std::string_view s, std::size_t at,
@@ -511,7 +564,6 @@ class prefilter {
       }
       return found::no;
     }
-    const char* needle = literals_.data() + seg.literal;
     std::size_t from = lo;
     // The literal anchor finds candidates fast; when checking them costs more than a linear
     // pass would, switch to Shift-And.
@@ -519,13 +571,9 @@ class prefilter {
     while (from <= last) {
       const char* base = s.data() + from + seg.anchor_offset;
       const std::size_t room = last - from + seg.anchor_size;
-      const char* hit = search(base, room, needle, seg.anchor_size);
-      if (hit == nullptr) {
-        work += static_cast<std::int64_t>(room / 32 + 1);
-        return found::no;
-      }
+      const char* hit = find_anchor_bytes(seg, base, room, work);
+      if (hit == nullptr) return found::no;
       const std::size_t start = static_cast<std::size_t>(hit - s.data()) - seg.anchor_offset;
-      work += static_cast<std::int64_t>((start - from) / 32 + 1);
       if (seg.anchor_size == seg.size || verify(seg, s, start, work)) {
         at = start;
         return found::yes;
@@ -581,6 +629,7 @@ class prefilter {
   std::vector<segment> segments_;
   std::vector<alternative> alternatives_;
   std::vector<shift_and_table> tables_;
+  std::vector<skip_table> skips_;
   std::string literals_;
   bool active_ = false;
 };

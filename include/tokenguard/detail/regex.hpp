@@ -232,7 +232,6 @@ class compiled_regex {
                                    match_budget& budget) const noexcept {
     if (budget.exhausted()) return match_result::gave_up;
     budget.remaining -= match_call_units;
-    regex_scratch& scratch = regex_scratch::for_this_thread();
     if (facts.ascii && narrow_) {
       if (prefilter_.active()) {
         std::int64_t work = 0;
@@ -241,10 +240,11 @@ class compiled_regex {
         if (v == prefilter_verdict::match) return match_result::match;
         if (v == prefilter_verdict::no_match) return match_result::no_match;
       }
-      return run(*narrow_, text.data(), text.data() + text.size(), scratch.narrow_results, budget,
-                 1);
+      return run(*narrow_, text.data(), text.data() + text.size(),
+                 regex_scratch::for_this_thread().narrow_results, budget, 1);
     }
     if (!wide_) return match_result::no_match;  // URL regexes: the subject is ASCII (SPEC 4)
+    regex_scratch& scratch = regex_scratch::for_this_thread();
     budget.remaining -= static_cast<std::int64_t>(text.size() / 2);  // decoding
     std::size_t length = 0;
     try {
