@@ -1,0 +1,167 @@
+// Fuzz target: the store loader (SPEC 8), parse_store_json + store::compile.
+//
+// Input: a store document, raw bytes (JSON, or not).
+// Invariants:
+// - neither call throws; a refused document has a non-empty message;
+// - every token is either loaded or listed as a problem with its own label;
+// - a token that loaded is findable by its secret's digest (token or
+//   tokenSha256), and the entry found is that token's, with its label, user
+//   and id; the digest of a token with a problem finds nothing at all (fail
+//   closed: a secret shared with a broken token is ambiguous, SPEC 8);
+// - no problem message and no strict-mode error mentions a secret. Checked by
+//   a counterfactual: compile again with every secret changed (each byte
+//   XOR 1, digests re-derived so that equal secrets stay equal); a message
+//   that contained a secret must still contain it, i.e. the text came from
+//   elsewhere (a label, a regex), not from the secret.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuzz_support.hpp"
+#include "tokenguard/json.hpp"
+#include "tokenguard/store.hpp"
+
+namespace {
+
+using tokenguard::fuzz::show;
+namespace detail = tokenguard::detail;
+
+/// The digest a token is known by: its secret's, else its tokenSha256 (SPEC 8).
+std::optional<detail::sha256_digest> digest_of(const tokenguard::token_record& r) {
+  if (r.token && !r.token->empty()) return detail::sha256(*r.token);
+  if (r.token_sha256) return detail::parse_hex_digest(*r.token_sha256);
+  return std::nullopt;
+}
+
+std::string flip(std::string_view secret) {
+  std::string out(secret);
+  for (char& c : out) c = static_cast<char>(c ^ 0x01);
+  return out;
+}
+
+/// The same records with every secret flipped and digests that named a secret re-derived.
+std::vector<tokenguard::token_record> counterfactual(
+    const std::vector<tokenguard::token_record>& records) {
+  std::map<detail::sha256_digest, detail::sha256_digest> renamed;
+  for (const auto& r : records) {
+    if (r.token) renamed[detail::sha256(*r.token)] = detail::sha256(flip(*r.token));
+  }
+  std::vector<tokenguard::token_record> out = records;
+  for (auto& r : out) {
+    if (r.token_sha256) {
+      if (const auto d = detail::parse_hex_digest(*r.token_sha256); d && renamed.count(*d) != 0) {
+        r.token_sha256 = detail::to_hex(renamed[*d]);
+      }
+    }
+    if (r.token) r.token = flip(*r.token);
+  }
+  return out;
+}
+
+std::map<std::size_t, std::string> problems_by_index(const tokenguard::store& s) {
+  std::map<std::size_t, std::string> out;
+  for (const auto& p : s.problems()) out[p.index] = p.message;
+  return out;
+}
+
+void check_no_secret(const std::vector<tokenguard::token_record>& records, std::string_view message,
+                     std::string_view counterfactual_message, std::string_view what) {
+  for (const auto& r : records) {
+    if (!r.token || r.token->empty()) continue;
+    const std::string& secret = *r.token;
+    if (message.find(secret) == std::string_view::npos) continue;
+    TOKENGUARD_FUZZ_CHECK(counterfactual_message.find(secret) != std::string_view::npos,
+                          std::string(what) + " " + show(message) + " contains the secret " +
+                              show(secret) + " of token " + show(r.label) +
+                              "; with the secret changed it reads " + show(counterfactual_message));
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view json(reinterpret_cast<const char*>(data), size);
+  tokenguard::limits lim;
+  lim.max_tokens = 64;  // keeps one input cheap; the check is the same
+  auto parsed = [&] {
+    try {
+      return tokenguard::parse_store_json(json, lim);
+    } catch (...) {
+      tokenguard::fuzz::invariant_failed(__FILE__, __LINE__, "parse_store_json threw", show(json));
+    }
+  }();
+  if (!parsed) {
+    TOKENGUARD_FUZZ_CHECK(!parsed.message().empty(), show(json));
+    return 0;
+  }
+  const std::vector<tokenguard::token_record>& records = parsed.value().tokens;
+  const auto altered = counterfactual(records);
+
+  auto compile = [&](const std::vector<tokenguard::token_record>& rs, bool strict) {
+    tokenguard::local_usage usage;
+    try {
+      return tokenguard::store::compile(rs, usage, lim, strict);
+    } catch (...) {
+      tokenguard::fuzz::invariant_failed(__FILE__, __LINE__, "store::compile threw", show(json));
+    }
+  };
+  const auto compiled = compile(records, false);
+  if (!compiled) {
+    TOKENGUARD_FUZZ_CHECK(!compiled.message().empty(), show(json));
+    return 0;
+  }
+  const tokenguard::store& s = *compiled.value();
+  const auto problems = problems_by_index(s);
+  TOKENGUARD_FUZZ_CHECK(
+      s.size() + problems.size() == records.size() && problems.size() == s.problems().size(),
+      show(json) + ": " + std::to_string(s.size()) + " loaded, " + std::to_string(problems.size()) +
+          " problems, " + std::to_string(records.size()) + " records");
+  for (const auto& p : s.problems()) {
+    TOKENGUARD_FUZZ_CHECK(
+        p.index < records.size() && p.label == records[p.index].label && !p.message.empty(),
+        show(json) + ": problem " + std::to_string(p.index) + " " + show(p.label));
+  }
+
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    const auto digest = digest_of(r);
+    const bool loaded = problems.count(i) == 0;
+    const tokenguard::store::entry* e = digest ? s.find(*digest) : nullptr;
+    if (loaded) {
+      TOKENGUARD_FUZZ_CHECK(digest && e != nullptr && e->record == i && s.label(*e) == r.label &&
+                                s.user(*e) == r.user && s.id(*e) == r.id,
+                            show(json) + ": token " + std::to_string(i) + " " + show(r.label) +
+                                " loaded but its digest does not find it");
+    } else {
+      // Fail closed: a secret held by a token with a problem opens nothing, even when another
+      // token holds it too (both are then ambiguous).
+      TOKENGUARD_FUZZ_CHECK(e == nullptr, show(json) + ": token " + std::to_string(i) + " " +
+                                              show(r.label) +
+                                              " has a problem but its digest finds token " +
+                                              std::to_string(e == nullptr ? 0 : e->record));
+    }
+  }
+
+  // Secrets never appear in what is reported.
+  const auto altered_compiled = compile(altered, false);
+  TOKENGUARD_FUZZ_CHECK(altered_compiled.ok(), show(json));
+  const auto altered_problems = problems_by_index(*altered_compiled.value());
+  for (const auto& [index, message] : problems) {
+    const auto it = altered_problems.find(index);
+    check_no_secret(records, message, it == altered_problems.end() ? "" : it->second,
+                    "problem of token " + std::to_string(index));
+  }
+  const auto strict = compile(records, true);
+  if (!strict) {
+    const auto altered_strict = compile(altered, true);
+    check_no_secret(records, strict.message(), altered_strict ? "" : altered_strict.message(),
+                    "strict error");
+  } else {
+    TOKENGUARD_FUZZ_CHECK(problems.empty(), show(json) + ": strict compile accepted problems");
+  }
+  return 0;
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Bounded fuzzing campaign over every fuzz target (issue 6): builds the
+# libFuzzer targets with clang + ASan + UBSan, runs each for a bounded time,
+# then replays the corpus it grew through an uninstrumented build, which times
+# every input and, for rules and decision, every evaluate()/decide() call.
+# Prints executions, exec/s and findings per target; exits 1 when any target
+# found something (crash, leak, UB, timeout, confirmed slow unit, OOM), when a
+# replayed input took over the hang limit, or when one decision (rules,
+# decision) took over the decision limit (issue 6: 100 ms).
+#
+# usage: fuzz/run_campaign.sh [seconds-per-target] [target...]
+#   seconds-per-target  default 60 (CI); a longer campaign passes more
+#   target              rules store credentials canonical_url decision service
+#                       (default: every target that is built)
+# environment:
+#   TOKENGUARD_FUZZ_BUILD  build directory (default build-fuzz)
+#   TOKENGUARD_FUZZ_WORK   where corpora and findings go (default $BUILD/campaign)
+#   TOKENGUARD_FUZZ_DECISION_MS  limit for one decide()/evaluate() in the replay (default 100)
+#   TOKENGUARD_FUZZ_HANG_MS  limit for one whole input in the replay (default 1000; the
+#                          harnesses compile rules, and decision runs an unbounded reference)
+#   TOKENGUARD_FUZZ_JOBS   build parallelism (default 1: the machine is shared)
+#
+# One libFuzzer process per target, one worker (equivalent to -jobs=1
+# -workers=1, without the fork). New inputs go to the work directory, never
+# into fuzz/corpus/: a reproducer becomes a regression input there by hand,
+# after the fix lands.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-60}
+shift || true
+build=${TOKENGUARD_FUZZ_BUILD:-build-fuzz}
+work=${TOKENGUARD_FUZZ_WORK:-$build/campaign}
+decision_ms=${TOKENGUARD_FUZZ_DECISION_MS:-100}
+hang_ms=${TOKENGUARD_FUZZ_HANG_MS:-1000}
+jobs=${TOKENGUARD_FUZZ_JOBS:-1}
+
+all_targets=(rules store credentials canonical_url decision)
+[[ -f include/tokenguard/service.hpp && -f fuzz/fuzz_service.cpp ]] && all_targets+=(service)
+targets=("$@")
+[[ ${#targets[@]} -eq 0 ]] && targets=("${all_targets[@]}")
+
+cmake -S fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOKENGUARD_BUILD_FUZZERS=ON >/dev/null
+build_targets=()
+for t in "${targets[@]}"; do build_targets+=("fuzz_$t" "tokenguard_fuzz_replay_$t"); done
+cmake --build "$build" -j "$jobs" --target "${build_targets[@]}"
+
+# -timeout: seconds, libFuzzer's unit; the 100 ms target is checked by the
+#   uninstrumented replay below (sanitizers make every input 2-5x slower, and
+#   the differential target also runs the unbounded reference matcher).
+# -report_slow_units: report any input over 1 s while fuzzing.
+# -rss_limit_mb: an input that needs more than 2 GiB is a finding (OOM).
+# -detect_leaks=1: LeakSanitizer at exit and on suspicious inputs.
+options=(-max_total_time="$seconds" -timeout=2 -report_slow_units=1 -rss_limit_mb=2048
+         -detect_leaks=1 -print_final_stats=1 -print_pcs=0)
+
+summary=()
+failed=0
+for t in "${targets[@]}"; do
+  dir="$work/$t"
+  mkdir -p "$dir/corpus" "$dir/findings"
+  log="$dir/fuzz.log"
+  dict=()
+  [[ -f "fuzz/dict/$t.dict" ]] && dict=(-dict="fuzz/dict/$t.dict")
+  echo "=== fuzz_$t: ${seconds}s (log: $log)"
+  set +e
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$build/fuzz_$t" "${options[@]}" "${dict[@]}" -artifact_prefix="$dir/findings/" \
+    "$dir/corpus" "fuzz/corpus/fuzz_$t" >"$log" 2>&1
+  status=$?
+  set -e
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  # A slow unit may be the machine's load (other processes took the CPU): it
+  # is a finding only when it is still over 1 s in each of three reruns.
+  unconfirmed=0
+  for unit in "$dir"/findings/slow-unit-*; do
+    [[ -e "$unit" ]] || continue
+    fastest=999999
+    for _ in 1 2 3; do
+      ms=$("$build/fuzz_$t" "$unit" 2>&1 | sed -n 's/^Executed .* in \([0-9]*\) ms$/\1/p')
+      [[ -n "$ms" && "$ms" -lt "$fastest" ]] && fastest=$ms
+    done
+    if [[ "$fastest" -lt 1000 ]]; then
+      echo "    slow unit $(basename "$unit") not confirmed (fastest rerun ${fastest} ms): machine load"
+      mkdir -p "$dir/unconfirmed"
+      mv "$unit" "$dir/unconfirmed/"
+      unconfirmed=$((unconfirmed + 1))
+    fi
+  done
+  findings=$(find "$dir/findings" -type f | wc -l)
+  corpus=$(find "$dir/corpus" -type f | wc -l)
+  # The grown corpus through an uninstrumented build: the slowest input.
+  set +e
+  replay=$("$build/tokenguard_fuzz_replay_$t" --quiet --slow-ms="$hang_ms" "$dir/corpus" \
+             "fuzz/corpus/fuzz_$t" 2>&1)
+  replay_status=$?
+  set -e
+  slowest_replay=$(printf '%s\n' "$replay" | sed -n 's/^replayed .*slowest \([0-9.]*\) ms.*/\1/p')
+  figures=$(printf '%s\n' "$replay" | grep -h '^fuzz_.* figures:' | tail -1 || true)
+  slowest_decision=$(printf '%s\n' "$figures" |
+                     sed -n 's/.*slowest \(decision\|evaluation\) \([0-9.]*\) ms.*/\2/p')
+  line=$(printf '%-14s runs %12s  exec/s %7s  findings %s  exit %s  corpus %6s  slowest %s ms (replay)%s' \
+         "$t" "${runs:-?}" "${rate:-?}" "$findings" "$status" "$corpus" "${slowest_replay:-?}" \
+         "$([[ $unconfirmed -ne 0 ]] && echo ", $unconfirmed unconfirmed slow units")")
+  echo "$line"
+  [[ -n "$figures" ]] && echo "               replay: $figures"
+  summary+=("$line")
+  if [[ $status -ne 0 || $findings -ne 0 ]]; then
+    failed=1
+    echo "--- fuzz_$t found something; the end of its log:"
+    tail -40 "$log"
+    ls -l "$dir/findings"
+  fi
+  if [[ -n "$slowest_decision" ]] &&
+     awk -v a="$slowest_decision" -v b="$decision_ms" 'BEGIN { exit !(a > b) }'; then
+    failed=1
+    echo "--- fuzz_$t: one decision took ${slowest_decision} ms, over ${decision_ms} ms"
+  fi
+  if [[ $replay_status -ne 0 ]]; then
+    failed=1
+    echo "--- replay of the fuzz_$t corpus failed:"
+    printf '%s\n' "$replay" | grep -v '^replay ' | tail -20
+  fi
+done
+
+echo
+echo "=== campaign summary (${seconds}s per target, clang -fsanitize=fuzzer,address,undefined)"
+printf '%s\n' "${summary[@]}"
+exit $failed
