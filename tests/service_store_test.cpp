@@ -409,6 +409,13 @@ TEST(ServiceAudit, JsonLinesSinks) {
       R"({"time":42,"tokenId":"id\"1","label":"lab\nel","identity":"alice","method":"POST","subjectUrl":"/p","clientAddress":"10.1.2.3","reason":"expired"})"
       "\n");
 
+  std::ostringstream broken;
+  broken.setstate(std::ios::badbit);
+  json_lines_audit_sink to_broken(broken);
+  to_broken.write(r);
+  EXPECT_EQ(to_broken.failed_writes(), 1u);  // counted, never thrown at the request path
+  EXPECT_EQ(to_stream.failed_writes(), 0u);
+
   temp_dir dir;
   const std::string path = dir.file("audit.jsonl");
   write_text(path, "earlier line\n");

@@ -104,6 +104,7 @@ class json_lines_audit_sink final : public audit_sink {
       if (stream_ != nullptr) {
         stream_->write(line.data(), static_cast<std::streamsize>(line.size()));
         stream_->flush();
+        if (!stream_->good()) ++failed_writes_;
       } else if (!detail::write_all(fd_.get(), line)) {
         ++failed_writes_;
       }
