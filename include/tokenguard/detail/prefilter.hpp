@@ -292,8 +292,15 @@ class prefilter {
       if (f.end_anchor_mark < f.items.size()) f.exact = false;
       useful = out.add_alternative(f) || useful;
     }
-    if (out.positions_.size() > max_total_positions) return prefilter{};
+    if (out.positions_.size() + out.literals_.size() > max_total_positions) return prefilter{};
     out.active_ = useful;
+    // Kept for the life of the rule set, shared by every token that has it.
+    out.positions_.shrink_to_fit();
+    out.segments_.shrink_to_fit();
+    out.alternatives_.shrink_to_fit();
+    out.tables_.shrink_to_fit();
+    out.skips_.shrink_to_fit();
+    out.literals_.shrink_to_fit();
     return out;
   }
 
@@ -337,6 +344,7 @@ class prefilter {
     std::uint32_t literal = 0;  ///< into literals_: the anchor's bytes
     std::int32_t table = -1;    ///< into tables_ (Shift-And), for 2..64 positions not all literal
     std::int32_t skip = -1;     ///< into skips_ (Horspool), for anchors of 2 bytes or more
+    bool literal_only = false;  ///< no positions stored: the anchor is the whole segment
   };
   /// Horspool: how far the window may move when its last byte is c (at most 255: moving
   /// less than the full distance is always safe).
@@ -417,6 +425,11 @@ class prefilter {
         }
         seg.table = static_cast<std::int32_t>(tables_.size());
         tables_.push_back(t);
+      }
+      if (seg.size > 0 && seg.anchor_size == seg.size) {
+        // All literal: the anchor's bytes say it all, compared with memcmp.
+        positions_.resize(seg.first);
+        seg.literal_only = true;
       }
       segments_.push_back(seg);
       ++a.segments;
@@ -508,6 +521,10 @@ class prefilter {
 
   [[nodiscard]] bool verify(const segment& seg, std::string_view s, std::size_t at,
                             std::int64_t& work) const noexcept {
+    if (seg.literal_only) {
+      work += static_cast<std::int64_t>(seg.size / 16 + 1);
+      return std::memcmp(s.data() + at, literals_.data() + seg.literal, seg.size) == 0;
+    }
     const ascii_set* p = positions_.data() + seg.first;
     for (std::uint32_t j = 0; j < seg.size; ++j) {
       ++work;
