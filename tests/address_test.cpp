@@ -157,6 +157,7 @@ TEST(IpAddress, RejectsAnythingButABareAddress) {
 }
 
 TEST(IpAddress, ParseAndFormatDoNotAllocate) {
+  TOKENGUARD_REQUIRE_ALLOCATION_COUNTING();
   const long before = tokenguard::testing::allocations_on_this_thread();
   int ok = 0;
   for (const char* text : {"192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1", "garbage",
@@ -455,6 +456,7 @@ TEST(IpAllowList, CommasWithoutEntriesAreAnError) {
 }
 
 TEST(IpAllowList, ContainsDoesNotAllocate) {
+  TOKENGUARD_REQUIRE_ALLOCATION_COUNTING();
   const ip_allow_list l = list("10.0.0.0/8, 2001:db8::/32, 192.0.2.1");
   const ip_address a = addr("192.0.2.1");
   const long before = tokenguard::testing::allocations_on_this_thread();
@@ -553,6 +555,7 @@ TEST(ClientAddress, MappedAddressesCompareAsV4) {
 }
 
 TEST(ClientAddress, ResolveDoesNotAllocate) {
+  TOKENGUARD_REQUIRE_ALLOCATION_COUNTING();
   const client_address_resolver r(networks({"10.0.0.0/8", "2001:db8:ffff::/48"}));
   const ip_address peer = addr("10.0.0.2");
   const long before = tokenguard::testing::allocations_on_this_thread();

@@ -99,6 +99,7 @@ std::vector<probe> probes() {
 class DecisionAllocation : public ::testing::Test {
  protected:
   void SetUp() override {
+    TOKENGUARD_REQUIRE_ALLOCATION_COUNTING();
     // Two authorizers sharing one usage store, as a server's would: Basic only
     // (the default) and both schemes.
     auto usage = std::make_shared<local_usage>();

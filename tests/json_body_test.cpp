@@ -362,6 +362,7 @@ void on_fresh_thread(F f) {
 }
 
 TEST(JsonBody, SteadyStateLookupsAllocateNothing) {
+  TOKENGUARD_REQUIRE_ALLOCATION_COUNTING();
   const json_path s = path_of("fields.summary");
   const json_path n = path_of("fields.count");
   const json_path b = path_of("fields.done");
@@ -440,6 +441,7 @@ TEST(JsonBody, SteadyStateLookupsAllocateNothing) {
 }
 
 TEST(JsonBody, SteadyStateValuesOfSameSizeBody) {
+  TOKENGUARD_REQUIRE_ALLOCATION_COUNTING();
   const std::string warm = R"({"a":"abc","n":1.50})";
   const std::string same = R"({"a":"xyz","n":2.75})";
   const json_path a = path_of("a");
@@ -466,6 +468,7 @@ TEST(JsonBody, SteadyStateValuesOfSameSizeBody) {
 }
 
 TEST(JsonBody, AllocationFailureOnFirstUseFailsTheLookup) {
+  TOKENGUARD_REQUIRE_ALLOCATION_COUNTING();
   const json_path a = path_of("a");
   const json_path n = path_of("n");
   const std::string body = R"({"a":"x","n":1.50})";

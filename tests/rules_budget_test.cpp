@@ -293,6 +293,7 @@ TEST(RulesBudget, ScreenRefusalsNameTheConstructAndTheLine) {
 }
 
 TEST(RulesBudget, SteadyStateDecisionsDoNotAllocate) {
+  TOKENGUARD_REQUIRE_ALLOCATION_COUNTING();
   auto rules = rule_set::compile(
       "[post].*/rest/api/2/issue/KANBAN-100/comment.*\n"
       ".*/rest/api/2/issue/SCRUM-[1-2]{1}/comment.*\n"

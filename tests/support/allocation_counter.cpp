@@ -8,6 +8,16 @@
 #include <cstdlib>
 #include <new>
 
+#if defined(__SANITIZE_THREAD__)
+#define TOKENGUARD_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TOKENGUARD_TSAN 1
+#endif
+#endif
+
+#ifndef TOKENGUARD_TSAN
+
 namespace {
 thread_local long allocations = 0;
 thread_local bool fail_allocations = false;
@@ -69,9 +79,19 @@ void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcep
   counted_free(p);
 }
 
+#endif  // TOKENGUARD_TSAN
 
 namespace tokenguard::testing {
+#ifdef TOKENGUARD_TSAN
+bool allocation_counting_enabled() noexcept { return false; }
+long allocations_on_this_thread() noexcept { return 0; }
+void reset_allocations_on_this_thread() noexcept {}
+void fail_allocations_on_this_thread(bool) noexcept {}
+}  // namespace tokenguard::testing
+#else
+bool allocation_counting_enabled() noexcept { return true; }
 long allocations_on_this_thread() noexcept { return allocations; }
 void reset_allocations_on_this_thread() noexcept { allocations = 0; }
 void fail_allocations_on_this_thread(bool on) noexcept { fail_allocations = on; }
 }  // namespace tokenguard::testing
+#endif  // TOKENGUARD_TSAN
