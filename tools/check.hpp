@@ -47,16 +47,17 @@ not a valid store), 2 when the arguments are unusable or the file cannot be read
 )";
 
 /// One request line -> one output line. `error` is set for bad input.
-inline bool read_request_line(simdjson::dom::parser& parser, std::string_view line,
-                              request& req, std::string& error) {
+inline bool read_request_line(simdjson::dom::parser& parser, std::string_view line, request& req,
+                              std::string& error) {
   simdjson::dom::element root;
   const simdjson::padded_string padded(line);
   if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
     std::string what;
     detail::json_locator locator(line);
     const std::size_t at = locator.locate(what);
-    error = at == std::string_view::npos ? "not a JSON object"
-                                         : "not JSON at column " + std::to_string(at + 1) + ": " + what;
+    error = at == std::string_view::npos
+                ? "not a JSON object"
+                : "not JSON at column " + std::to_string(at + 1) + ": " + what;
     return false;
   }
   if (!root.is_object()) {

@@ -100,7 +100,6 @@ class authorizer {
 
   /// Fills `out` in place: a decision is a few hundred bytes, not worth copying.
   void decide_into(const request& req, std::int64_t now_ms, decision& out) const noexcept {
-
     // 1. The request itself (SPEC 4).
     if (!detail::is_http_token(req.method) || req.url.size() > options_.lim.max_url_bytes) {
       return deny(out, reason::malformed_request);
@@ -175,9 +174,9 @@ class authorizer {
 
     // 7. limitTo.
     if (const rule_set* rules = current->rules(*token); rules != nullptr) {
-      const detail::rule_subject subject{req.method,    detail::method_bit(req.method),
-                                         url.subject,   url.query,
-                                         req.body,      options_.lim.max_body_bytes};
+      const detail::rule_subject subject{req.method,  detail::method_bit(req.method),
+                                         url.subject, url.query,
+                                         req.body,    options_.lim.max_body_bytes};
       detail::rule_context ctx(subject);
       switch (rules->evaluate(ctx)) {
         case rules_outcome::pass:

@@ -204,7 +204,8 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
       }
       return error{std::string("the store is not valid JSON: ") + simdjson::error_message(code)};
     }
-    return error{"the store is not valid JSON at " + detail::describe_offset(json, at) + ": " + what};
+    return error{"the store is not valid JSON at " + detail::describe_offset(json, at) + ": " +
+                 what};
   }
 
   parsed_store out;

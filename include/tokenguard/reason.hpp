@@ -30,9 +30,18 @@ enum class reason : std::uint8_t {
 inline constexpr std::size_t reason_count = 13;
 
 inline constexpr std::array<std::string_view, reason_count> reason_names = {
-    "allowed",        "malformed_request", "missing_credentials", "malformed_credentials",
-    "scheme_not_enabled", "unknown_token", "user_mismatch",    "user_required",
-    "expired",        "ip_not_allowed",    "limit_to_mismatch",   "rule_too_complex",
+    "allowed",
+    "malformed_request",
+    "missing_credentials",
+    "malformed_credentials",
+    "scheme_not_enabled",
+    "unknown_token",
+    "user_mismatch",
+    "user_required",
+    "expired",
+    "ip_not_allowed",
+    "limit_to_mismatch",
+    "rule_too_complex",
     "usage_exhausted",
 };
 

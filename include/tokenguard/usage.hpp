@@ -45,7 +45,8 @@ class usage_store {
   [[nodiscard]] virtual bool try_consume(usage_slot slot, std::uint64_t limit) noexcept = 0;
 
   /// Request path: remember when and from where the token was last used.
-  virtual void record_use(usage_slot slot, std::int64_t now_ms, const ip_address& client) noexcept = 0;
+  virtual void record_use(usage_slot slot, std::int64_t now_ms,
+                          const ip_address& client) noexcept = 0;
 
   [[nodiscard]] virtual usage_snapshot read(usage_slot slot) const noexcept = 0;
   [[nodiscard]] virtual std::optional<usage_slot> find(std::string_view token_id) const = 0;
@@ -114,7 +115,8 @@ class local_usage final : public usage_store {
     return false;
   }
 
-  void record_use(usage_slot slot, std::int64_t now_ms, const ip_address& client) noexcept override {
+  void record_use(usage_slot slot, std::int64_t now_ms,
+                  const ip_address& client) noexcept override {
     slot_data& s = at(slot);
     const auto bytes = client.to_v6_bytes();
     std::uint64_t high = 0;
@@ -159,7 +161,9 @@ class local_usage final : public usage_store {
 
  private:
   slot_data& at(usage_slot slot) const noexcept {
-    return chunks_[slot >> chunk_bits].load(std::memory_order_acquire)->slots[slot & (chunk_size - 1)];
+    return chunks_[slot >> chunk_bits]
+        .load(std::memory_order_acquire)
+        ->slots[slot & (chunk_size - 1)];
   }
 
   std::unique_ptr<std::atomic<chunk*>[]> chunks_;
