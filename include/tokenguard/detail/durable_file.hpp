@@ -110,7 +110,7 @@ inline bool fsync_retrying(int fd) noexcept {
   if (fd.get() < 0) {
     return error{"cannot create a temporary file in '" + dir + "': " + errno_text(errno)};
   }
-  auto fail = [&temp](std::string what) -> result<bool> {
+  auto fail = [&temp](const std::string& what) -> result<bool> {
     const std::string message = what + ": " + errno_text(errno);
     ::unlink(temp.c_str());
     return error{message};
