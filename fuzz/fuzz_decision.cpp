@@ -314,6 +314,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   std::vector<tg::token_record> records;
+  records.reserve(tokens.size());
   for (const auto& t : tokens) records.push_back(t.record);
 
   auto usage = std::make_shared<tg::local_usage>();

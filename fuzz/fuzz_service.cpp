@@ -105,12 +105,10 @@ answer read_answer(simdjson::dom::parser& parser, const std::string& body) {
   if (object["deleted"].get_uint64().get(a.deleted) != simdjson::SUCCESS) a.deleted = 0;
   // A create answers with the token: at the top level, or under "token".
   simdjson::dom::element token;
-  if (object["token"].get(token) == simdjson::SUCCESS) {
-    if (token.get_string().get(s) == simdjson::SUCCESS) {
-      a.created_secret = std::string(s);
-    } else if (token["token"].get_string().get(s) == simdjson::SUCCESS) {
-      a.created_secret = std::string(s);
-    }
+  if (object["token"].get(token) == simdjson::SUCCESS &&
+      (token.get_string().get(s) == simdjson::SUCCESS ||
+       token["token"].get_string().get(s) == simdjson::SUCCESS)) {
+    a.created_secret = std::string(s);
   }
   return a;
 }
