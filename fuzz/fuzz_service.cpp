@@ -52,24 +52,33 @@ constexpr std::int64_t now_ms = 1'700'000'000'000;
 /// TOKENGUARD_FUZZ_VERBOSE=1 prints each answer (for checking what a seed reaches).
 const bool verbose = std::getenv("TOKENGUARD_FUZZ_VERBOSE") != nullptr;
 
-/// A private directory for this process, on tmpfs when there is one.
-const std::string& work_dir() {
-  static const std::string dir = [] {
+/// A private directory for this process, on tmpfs when there is one, removed at exit. One
+/// object that owns its path: a function-local static would be destroyed before a separate
+/// cleanup object that still needs it.
+class work_directory {
+ public:
+  work_directory() {
     std::error_code ec;
     const std::string base = std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm" : "/tmp";
-    std::string pattern = base + "/tokenguard-fuzz-service-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    return pattern;
-  }();
+    path_ = base + "/tokenguard-fuzz-service-XXXXXX";
+    if (::mkdtemp(path_.data()) == nullptr) std::abort();
+  }
+  work_directory(const work_directory&) = delete;
+  work_directory& operator=(const work_directory&) = delete;
+  ~work_directory() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
+const work_directory& work_dir() {
+  static const work_directory dir;
   return dir;
 }
-
-struct cleanup {
-  ~cleanup() {
-    std::error_code ec;
-    std::filesystem::remove_all(work_dir(), ec);
-  }
-} remove_work_dir_at_exit;
 
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -150,7 +159,7 @@ bool echoed_by_requests(const std::vector<request_text>& history, const std::str
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const auto lines = tg::fuzz::split_fields(input, 16);
-  const std::string path = work_dir() + "/store.json";
+  const std::string path = work_dir().path() + "/store.json";
   std::error_code ec;
   std::filesystem::remove(path, ec);
   std::set<std::string> secrets;

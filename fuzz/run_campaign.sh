@@ -98,6 +98,7 @@ for t in "${targets[@]}"; do
   replay_status=$?
   set -e
   slowest_replay=$(printf '%s\n' "$replay" | sed -n 's/^replayed .*slowest \([0-9.]*\) ms.*/\1/p')
+  fuzzing_figures=$(grep -h '^fuzz_.* figures:' "$log" | tail -1 || true)
   figures=$(printf '%s\n' "$replay" | grep -h '^fuzz_.* figures:' | tail -1 || true)
   slowest_decision=$(printf '%s\n' "$figures" |
                      sed -n 's/.*slowest \(decision\|evaluation\) \([0-9.]*\) ms.*/\2/p')
@@ -105,7 +106,8 @@ for t in "${targets[@]}"; do
          "$t" "${runs:-?}" "${rate:-?}" "$findings" "$status" "$corpus" "${slowest_replay:-?}" \
          "$([[ $unconfirmed -ne 0 ]] && echo ", $unconfirmed unconfirmed slow units")")
   echo "$line"
-  [[ -n "$figures" ]] && echo "               replay: $figures"
+  [[ -n "$fuzzing_figures" ]] && echo "               fuzzing (sanitizers): $fuzzing_figures"
+  [[ -n "$figures" ]] && echo "               replay (uninstrumented): $figures"
   summary+=("$line")
   if [[ $status -ne 0 || $findings -ne 0 ]]; then
     failed=1
