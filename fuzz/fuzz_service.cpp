@@ -54,14 +54,26 @@ const bool verbose = std::getenv("TOKENGUARD_FUZZ_VERBOSE") != nullptr;
 
 /// A private directory for this process, on tmpfs when there is one, removed at exit. One
 /// object that owns its path: a function-local static would be destroyed before a separate
-/// cleanup object that still needs it.
+/// cleanup object that still needs it. Named by process id, so that directories left by a
+/// process that did not exit normally (killed, or ended by _Exit) are removed by the next one.
 class work_directory {
  public:
   work_directory() {
     std::error_code ec;
     const std::string base = std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm" : "/tmp";
-    path_ = base + "/tokenguard-fuzz-service-XXXXXX";
-    if (::mkdtemp(path_.data()) == nullptr) std::abort();
+    const std::string prefix = "tokenguard-fuzz-service-";
+    for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!name.starts_with(prefix)) continue;
+      const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+      if (pid > 0 && !std::filesystem::exists("/proc/" + std::to_string(pid), ec)) {
+        std::filesystem::remove_all(entry.path(), ec);
+      }
+    }
+    path_ = base + "/" + prefix + std::to_string(::getpid());
+    std::filesystem::remove_all(path_, ec);
+    if (!std::filesystem::create_directory(path_, ec) || ec) std::abort();
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ec);
   }
   work_directory(const work_directory&) = delete;
   work_directory& operator=(const work_directory&) = delete;
