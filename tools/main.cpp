@@ -7,14 +7,8 @@
 
 #include "check.hpp"
 #include "cli.hpp"
-#if __has_include("tokens.hpp")
-#include "tokens.hpp"
-#define TOKENGUARD_HAS_TOKENS_COMMAND 1
-#endif
-#if __has_include("serve.hpp")
 #include "serve.hpp"
-#define TOKENGUARD_HAS_SERVE_COMMAND 1
-#endif
+#include "tokens.hpp"
 
 namespace {
 
@@ -24,18 +18,11 @@ constexpr std::string_view main_help =
 Commands:
   check      decide JSON Lines requests against a token store
   validate   compile a token store and list every problem
-)"
-#ifdef TOKENGUARD_HAS_TOKENS_COMMAND
-    R"(  tokens     list, create and delete tokens of a store file (management API)
+  tokens     list, create and delete tokens of a store file (management API)
   settings   show or change a store's settings
   secure     turn a plaintext store into a secure one (digests only)
-)"
-#endif
-#ifdef TOKENGUARD_HAS_SERVE_COMMAND
-    R"(  serve      answer gateway auth sub-requests and serve the management API
-)"
-#endif
-    R"(
+  serve      answer gateway auth sub-requests and serve the management API
+
 Run 'tokenguard <command> --help' for a command's options.
   --version  print the version
 )";
@@ -54,14 +41,10 @@ int main(int argc, char** argv) {
     args a(argc, argv, 2);
     if (command == "check") return run_check(a);
     if (command == "validate") return run_validate(a);
-#ifdef TOKENGUARD_HAS_TOKENS_COMMAND
     if (command == "tokens") return run_tokens(a);
     if (command == "settings") return run_settings(a);
     if (command == "secure") return run_secure(a);
-#endif
-#ifdef TOKENGUARD_HAS_SERVE_COMMAND
     if (command == "serve") return run_serve(a);
-#endif
     if (command == "--version" || command == "version") {
       std::cout << "tokenguard " TOKENGUARD_VERSION_STRING "\n";
       return exit_ok;

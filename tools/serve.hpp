@@ -168,14 +168,6 @@ inline int run_serve(args& a) {
   serve_options& options = *parsed;
   std::signal(SIGPIPE, SIG_IGN);
 
-#ifndef TOKENGUARD_SERVE_HAS_SERVICE
-  if (!options.app.read_only) {
-    throw usage_error{
-        "serve: this build has no management service (include/tokenguard/service.hpp); "
-        "run with --read-only"};
-  }
-#endif
-
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   asio::io_context io(static_cast<int>(threads));
   asio::thread_pool background(1);  // management calls, reloads, flushes: file work
@@ -209,16 +201,13 @@ inline int run_serve(args& a) {
   }
   app.set_audit_sink(audit);
 
-#ifdef TOKENGUARD_SERVE_HAS_SERVICE
   std::unique_ptr<token_service> service;
-#endif
   if (options.app.read_only) {
     loaded_store loaded = load_store_file(options.store_path, *usage, options.auth.lim, false);
     log_problems(options.store_path, *loaded.compiled);
     auth.replace_store(loaded.compiled);
     app.set_read_only_audit(loaded.parsed.settings.add_audit_record);
   } else {
-#ifdef TOKENGUARD_SERVE_HAS_SERVICE
     service_options service_opts;
     service_opts.lim = options.auth.lim;
     service_opts.audit = audit;
@@ -227,7 +216,6 @@ inline int run_serve(args& a) {
     service = std::move(opened).value();
     app.set_service(service.get());
     if (const auto current = auth.current_store()) log_problems(options.store_path, *current);
-#endif
   }
   app.set_loaded(true);
 
@@ -303,7 +291,6 @@ inline int run_serve(args& a) {
   };
   wait_hup();
 
-#ifdef TOKENGUARD_SERVE_HAS_SERVICE
   // Usage counters (and details) reach the file periodically, off the workers.
   std::function<void()> schedule_flush = [&] {
     flush_timer.expires_after(std::chrono::seconds(10));
@@ -320,7 +307,6 @@ inline int run_serve(args& a) {
     });
   };
   if (service) schedule_flush();
-#endif
 
   server.start();
   std::vector<std::thread> workers;
@@ -331,7 +317,6 @@ inline int run_serve(args& a) {
   background.join();
 
   int status = exit_ok;
-#ifdef TOKENGUARD_SERVE_HAS_SERVICE
   if (service) {
     auto flushed = service->flush();
     if (!flushed) {
@@ -339,7 +324,6 @@ inline int run_serve(args& a) {
       status = exit_problems;
     }
   }
-#endif
   log_line("stopped");
   return status;
 }

@@ -21,12 +21,8 @@
 #include "serve_metrics.hpp"
 #include "tokenguard/audit.hpp"
 #include "tokenguard/detail/canonical_url.hpp"
-#include "tokenguard/tokenguard.hpp"
-
-#if __has_include("tokenguard/service.hpp")
 #include "tokenguard/service.hpp"
-#define TOKENGUARD_SERVE_HAS_SERVICE 1
-#endif
+#include "tokenguard/tokenguard.hpp"
 
 namespace tokenguard::cli {
 
@@ -152,9 +148,7 @@ class serve_app final : public http::handler {
   serve_app(authorizer& auth, server_metrics& metrics, app_options options)
       : auth_(auth), metrics_(metrics), options_(std::move(options)) {}
 
-#ifdef TOKENGUARD_SERVE_HAS_SERVICE
   void set_service(token_service* service) noexcept { service_ = service; }
-#endif
   void set_loaded(bool loaded) noexcept { loaded_.store(loaded); }
   /// --read-only: the server writes audit records itself while the loaded
   /// store's addAuditRecord setting is on (an owned store's service does it).
@@ -240,11 +234,9 @@ class serve_app final : public http::handler {
   void audit(const decision& d, std::string_view method, std::string_view url, std::int64_t now) {
     if (!d.token_known()) return;
     const bool read_only_audit = read_only_audit_.load(std::memory_order_relaxed) && sink_;
-#ifdef TOKENGUARD_SERVE_HAS_SERVICE
-    if (service_ == nullptr && !read_only_audit) return;
-#else
-    if (!read_only_audit) return;
-#endif
+    // Canonicalising for the record costs as much as the check: only when a record is written.
+    const bool service_audit = service_ != nullptr && service_->audit_enabled();
+    if (!service_audit && !read_only_audit) return;
     thread_local std::vector<char> buffer(hard_max_url_bytes + 1);
     detail::canonical_url canonical;
     std::string_view subject_url = url;
@@ -252,9 +244,7 @@ class serve_app final : public http::handler {
         detail::canonicalize_url(url, buffer.data(), buffer.size(), canonical)) {
       subject_url = canonical.subject;
     }
-#ifdef TOKENGUARD_SERVE_HAS_SERVICE
-    if (service_ != nullptr) return service_->audit(d, method, subject_url, now);
-#endif
+    if (service_audit) return service_->audit(d, method, subject_url, now);
     audit_record record;
     record.time_ms = now;
     record.token_id = d.token_id();
@@ -343,7 +333,6 @@ class serve_app final : public http::handler {
   http::answer answer_management(const http::incoming& in, const ip_address& peer, bool keep_alive,
                                  std::string& out) {
     const bool head = in.method == "HEAD";
-#ifdef TOKENGUARD_SERVE_HAS_SERVICE
     if (options_.read_only || service_ == nullptr) {
       json_error(out, 403, "the management API is off: this server runs with --read-only",
                  keep_alive, in.version, head);
@@ -384,12 +373,6 @@ class serve_app final : public http::handler {
       w.start(r.status);
       w.finish(r.body, keep_alive, version, head, "application/json");
     }};
-#else
-    (void)peer;
-    json_error(out, 403, "the management API is not built into this server", keep_alive, in.version,
-               head);
-    return {};
-#endif
   }
 
   authorizer& auth_;
@@ -398,9 +381,7 @@ class serve_app final : public http::handler {
   std::atomic<bool> loaded_{false};
   std::shared_ptr<audit_sink> sink_;
   std::atomic<bool> read_only_audit_{false};
-#ifdef TOKENGUARD_SERVE_HAS_SERVICE
   token_service* service_ = nullptr;
-#endif
 };
 
 }  // namespace tokenguard::cli

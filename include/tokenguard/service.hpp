@@ -238,6 +238,10 @@ class token_service {
   /// store's setting is on. Request path: one atomic load when off.
   void audit(const decision& d, std::string_view method, std::string_view subject_url,
              std::int64_t now_ms) noexcept;
+  /// Whether audit() would write a record: lets a caller skip preparing one.
+  [[nodiscard]] bool audit_enabled() const noexcept {
+    return audit_on_.load(std::memory_order_relaxed) && options_.audit != nullptr;
+  }
 
   /// Tokens of the store that cannot authenticate (SPEC 8), as of the last change.
   [[nodiscard]] std::vector<token_problem> problems() const;
@@ -380,7 +384,7 @@ inline std::size_t token_service::size() const {
 
 inline void token_service::audit(const decision& d, std::string_view method,
                                  std::string_view subject_url, std::int64_t now_ms) noexcept {
-  if (!d.token_known() || !audit_on_.load(std::memory_order_relaxed) || !options_.audit) return;
+  if (!d.token_known() || !audit_enabled()) return;
   audit_record record;
   record.time_ms = now_ms;
   record.token_id = d.token_id();
