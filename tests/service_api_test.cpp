@@ -68,6 +68,18 @@ TEST_F(ServiceApi, WrongMethodIs400NamingTheMethodToUse) {
   EXPECT_EQ(call("HEAD", api("get"), "").status, 400);
 }
 
+// Found by fuzz_service: a client's secret, typed where the method goes, came back in the
+// error message (and so into any log of answers). Only standard methods are named.
+TEST_F(ServiceApi, WrongMethodOutsideTheStandardOnesIsNotEchoed) {
+  const std::string method = "GEanyone-secret-0123456789abcdefT";
+  const auto a = call(method, api("set"), "");
+  EXPECT_EQ(a.status, 400);
+  EXPECT_EQ(a.message(), "tokenTools/set takes POST, not a method of 33 bytes");
+  EXPECT_EQ(a.body.find("anyone-secret"), std::string::npos);
+  EXPECT_EQ(call("get", api("get"), "").message(), "tokenTools/get takes GET, not a method of 3 bytes");
+  EXPECT_EQ(call("PATCH", api("get"), "").message(), "tokenTools/get takes GET, not PATCH");
+}
+
 TEST_F(ServiceApi, AbsoluteFormTargetsAndFragmentsAreAccepted) {
   EXPECT_EQ(
       call("GET", "https://jira.example.com" + api("get") + "?maxResults=5", "").num("maxResults"),

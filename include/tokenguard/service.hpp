@@ -143,6 +143,17 @@ template <class Source>
   return value;
 }
 
+/// A method as an error message may name it: one of RFC 9110's methods as is,
+/// anything else by its length only.
+[[nodiscard]] inline std::string describe_method(std::string_view method) {
+  static constexpr std::string_view known[] = {"GET",    "HEAD",    "POST",  "PUT",  "DELETE",
+                                               "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  for (const std::string_view k : known) {
+    if (method == k) return std::string(method);
+  }
+  return "a method of " + std::to_string(method.size()) + " bytes";
+}
+
 [[nodiscard]] inline service_response error_response(int status, std::string_view message) {
   service_response out;
   out.status = status;
@@ -507,8 +518,11 @@ inline service_response token_service::handle(std::string_view method, std::stri
       return detail::error_response(404, "no such endpoint: " + std::string(path));
     }
     if (method != wanted) {
+      // Only a standard method is named back: the method is the client's free text, and an
+      // error message must never carry a credential a client put in the wrong place.
       return detail::error_response(400, "tokenTools/" + std::string(endpoint) + " takes " +
-                                             std::string(wanted) + ", not " + std::string(method));
+                                             std::string(wanted) + ", not " +
+                                             detail::describe_method(method));
     }
     if (!caller.administrator && caller.user.empty()) {
       return detail::error_response(403, "the caller has no user name");
