@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -337,6 +338,47 @@ TEST(CanonicalUrl, PropertyRandomPaths) {
   // The generator must exercise both outcomes substantially.
   EXPECT_GT(accepted, 1000);
   EXPECT_GT(refused, 300);
+}
+
+}  // namespace
+
+namespace {
+
+/// The verbatim shortcut (a path without '%', '\', "//" or "/." is copied as is)
+/// against the full decode + normalise path, on URLs built from the pieces
+/// that matter to either.
+TEST(CanonicalUrl, VerbatimShortcutAgreesWithTheFullPath) {
+  const std::vector<std::string_view> pieces = {"/",   "//", ".",    "..",  "a",  "B",  "%2e", "%2E",
+                                                "%41", "%2F", "%zz", "\\", "?",  "#",  "-",  "~",
+                                                "=",   "&",  "%",    "./",  "/.", "x.y"};
+  const std::vector<std::string_view> heads = {"", "https://Jira.Example.com", "http://h:8080", "HTTP://a"};
+  std::mt19937 rng(4242);
+  std::size_t verbatim_ok = 0;
+  for (int n = 0; n < 100000; ++n) {
+    std::string url(heads[rng() % heads.size()]);
+    url += '/';
+    const std::size_t count = rng() % 20;  // past 17 bytes: the 16-byte steps too
+    for (std::size_t i = 0; i < count; ++i) url += pieces[rng() % pieces.size()];
+    std::vector<char> fast_buf(url.size() + 1);
+    std::vector<char> full_buf(url.size() + 1);
+    canonical_url fast;
+    canonical_url full;
+    const bool fast_ok = canonicalize_url(url, fast_buf.data(), fast_buf.size(), fast);
+    const bool full_ok = tokenguard::detail::canonical_url_impl::canonicalize(
+        url, full_buf.data(), full_buf.size(), full, false);
+    ASSERT_EQ(fast_ok, full_ok) << url;
+    if (!fast_ok) continue;
+    ASSERT_EQ(fast.subject, full.subject) << url;
+    ASSERT_EQ(fast.query, full.query) << url;
+    const std::string_view path = url.substr(0, url.find_first_of("?#"));
+    if (path.find_first_of("%\\") == std::string_view::npos &&
+        path.find("//", url.find("://") == std::string::npos ? 0 : url.find("://") + 3) ==
+            std::string_view::npos &&
+        path.find("/.") == std::string_view::npos) {
+      ++verbatim_ok;
+    }
+  }
+  EXPECT_GT(verbatim_ok, 1000U);  // the shortcut itself was taken often
 }
 
 }  // namespace
