@@ -76,7 +76,8 @@ TEST_F(ServiceApi, WrongMethodOutsideTheStandardOnesIsNotEchoed) {
   EXPECT_EQ(a.status, 400);
   EXPECT_EQ(a.message(), "tokenTools/set takes POST, not a method of 33 bytes");
   EXPECT_EQ(a.body.find("anyone-secret"), std::string::npos);
-  EXPECT_EQ(call("get", api("get"), "").message(), "tokenTools/get takes GET, not a method of 3 bytes");
+  EXPECT_EQ(call("get", api("get"), "").message(),
+            "tokenTools/get takes GET, not a method of 3 bytes");
   EXPECT_EQ(call("PATCH", api("get"), "").message(), "tokenTools/get takes GET, not PATCH");
 }
 

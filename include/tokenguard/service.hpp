@@ -146,7 +146,7 @@ template <class Source>
 /// A method as an error message may name it: one of RFC 9110's methods as is,
 /// anything else by its length only.
 [[nodiscard]] inline std::string describe_method(std::string_view method) {
-  static constexpr std::string_view known[] = {"GET",    "HEAD",    "POST",  "PUT",  "DELETE",
+  static constexpr std::string_view known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
                                                "CONNECT", "OPTIONS", "TRACE", "PATCH"};
   for (const std::string_view k : known) {
     if (method == k) return std::string(method);

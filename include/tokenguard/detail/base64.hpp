@@ -56,9 +56,7 @@ namespace base64_impl {
   const std::uint64_t low7 = x & ~highs;
   // Lane bit 7 is set exactly where the lane's 7-bit value is >= c (no carry
   // crosses lanes: both addends are below 0x80).
-  const auto at_least = [low7](unsigned c) noexcept {
-    return (low7 + (0x80 - c) * ones) & highs;
-  };
+  const auto at_least = [low7](unsigned c) noexcept { return (low7 + (0x80 - c) * ones) & highs; };
   const auto in_range = [&at_least](unsigned lo, unsigned hi) noexcept {
     return at_least(lo) & ~at_least(hi + 1);
   };
@@ -76,7 +74,8 @@ namespace base64_impl {
   // Lane-wise add mod 256: low7 has no high bits, so only the offset's high bit is added apart.
   const std::uint64_t v = ((low7 + (offset & ~highs)) ^ (offset & highs)) & (0x3f * ones);
   // 6-bit lanes -> 12-bit values in 16-bit lanes -> 24-bit values in 32-bit lanes.
-  const std::uint64_t pairs = ((v & 0x00ff00ff00ff00ffULL) << 6) | ((v >> 8) & 0x00ff00ff00ff00ffULL);
+  const std::uint64_t pairs =
+      ((v & 0x00ff00ff00ff00ffULL) << 6) | ((v >> 8) & 0x00ff00ff00ff00ffULL);
   const std::uint64_t quads =
       ((pairs & 0x0000ffff0000ffffULL) << 12) | ((pairs >> 16) & 0x0000ffff0000ffffULL);
   out[0] = static_cast<char>(quads >> 16);

@@ -142,9 +142,10 @@ namespace canonical_url_impl {
     const __m128i next = at(i + 1);
     const auto stops =
         static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(eq(here, '?'), eq(here, '#'))));
-    const __m128i slash_then = _mm_and_si128(eq(here, '/'), _mm_or_si128(eq(next, '/'), eq(next, '.')));
-    auto specials = static_cast<unsigned>(_mm_movemask_epi8(
-        _mm_or_si128(_mm_or_si128(eq(here, '%'), eq(here, '\\')), slash_then)));
+    const __m128i slash_then =
+        _mm_and_si128(eq(here, '/'), _mm_or_si128(eq(next, '/'), eq(next, '.')));
+    auto specials = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(eq(here, '%'), eq(here, '\\')), slash_then)));
     if (stops != 0) {
       specials &= (stops & (0U - stops)) - 1;  // only the lanes before the first stop
       if (specials != 0) verbatim = false;
