@@ -480,3 +480,60 @@ TEST(StoreLimits, RuleLimitsApplyPerToken) {
 
 }  // namespace
 }  // namespace tokenguard
+
+namespace tokenguard {
+namespace {
+
+// The probe table keeps label, user and id in the entry when together they fit in its
+// second cache line, and in the arena otherwise: both read back exactly, and the table's
+// empty slots never show through entries().
+TEST(StoreTable, StringsInTheEntryOrTheArenaReadBackAndEveryTokenIsFoundOnce) {
+  local_usage usage;
+  std::vector<token_record> records;
+  for (int i = 0; i < 3000; ++i) {
+    // Every third token's strings are too long for its entry (label alone up to 250 bytes, under
+    // the limit of 255).
+    const std::string label =
+        "token-" + std::to_string(i) + (i % 3 == 0 ? std::string(40 + i % 200, 'L') : "");
+    token_record r = rec(label, "secret-of-token-" + std::to_string(i) + "-0123456789",
+                         i % 5 == 0 ? "" : "user" + std::to_string(i));
+    r.id = "id-" + std::to_string(i) + (i % 7 == 0 ? std::string(30, 'I') : "");
+    records.push_back(r);
+  }
+  const auto s = compile_ok(records, usage);
+  ASSERT_EQ(s->size(), records.size());
+  std::vector<int> seen(records.size(), 0);
+  std::size_t iterated = 0;
+  for (const store::entry& e : s->entries()) {
+    ASSERT_LT(e.record, records.size());
+    ++seen[e.record];
+    ++iterated;
+  }
+  EXPECT_EQ(iterated, records.size());
+  EXPECT_EQ(s->entries().size(), records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(seen[i], 1) << i;
+    const store::entry* e = s->find(detail::sha256(*records[i].token));
+    ASSERT_NE(e, nullptr) << i;
+    EXPECT_EQ(e->record, i);
+    EXPECT_EQ(s->label(*e), records[i].label);
+    EXPECT_EQ(s->user(*e), records[i].user);
+    EXPECT_EQ(s->id(*e), records[i].id);
+  }
+  // Digests that no token has: the probe ends at an empty slot (and wraps around the end).
+  for (int i = 0; i < 20000; ++i) {
+    EXPECT_FALSE(authenticates(*s, "no-such-secret-" + std::to_string(i)));
+  }
+}
+
+TEST(StoreTable, EmptyStoreHasNoEntries) {
+  local_usage usage;
+  const auto s = compile_ok({}, usage);
+  EXPECT_EQ(s->size(), 0U);
+  EXPECT_TRUE(s->entries().empty());
+  EXPECT_EQ(s->entries().begin(), s->entries().end());
+  EXPECT_FALSE(authenticates(*s, "anything-at-all-here"));
+}
+
+}  // namespace
+}  // namespace tokenguard

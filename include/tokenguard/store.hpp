@@ -5,8 +5,11 @@
 /// the SHA-256 of each secret, entries pointing at shared rule sets and
 /// address lists. Built off the request path; read by any number of threads.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "tokenguard/address.hpp"
+#include "tokenguard/detail/prefetch.hpp"
 #include "tokenguard/detail/sha256.hpp"
 #include "tokenguard/limits.hpp"
 #include "tokenguard/result.hpp"
@@ -35,41 +39,46 @@ class store {
  public:
   static constexpr std::uint32_t none = 0xFFFFFFFF;
 
-  struct entry {
+  /// One token, as the probe table holds it: two cache lines, the first with
+  /// what every decision reads, the second with the label, user and id when
+  /// they fit (most do), so that a lookup in a large store costs one miss
+  /// rather than three (slot, entry, strings).
+  struct alignas(64) entry {
     detail::sha256_digest digest{};
     std::int64_t valid_until = 0;
     std::uint64_t usage_limit = 0;
     usage_slot slot = 0;
-    std::uint32_t rules = none;  ///< index into rule sets; none = unrestricted
-    std::uint32_t ips = none;    ///< index into address lists; none = any
-    std::uint32_t record = 0;    ///< index of the token_record it came from
-    std::uint32_t label_offset = 0, id_offset = 0, user_offset = 0;
-    std::uint8_t label_size = 0, id_size = 0, user_size = 0;
+    std::uint32_t rules = none;   ///< index into rule sets; none = unrestricted
+    std::uint32_t ips = none;     ///< index into address lists; none = any
+    std::uint32_t record = none;  ///< index of the token_record it came from; none = empty slot
+    std::uint8_t label_size = 0, user_size = 0, id_size = 0;
+    bool strings_inline = false;       ///< label, user and id are in `strings`
+    std::uint32_t strings_offset = 0;  ///< else: where they start in the arena
+    std::array<char, 56> strings{};    ///< label, user, id back to back
   };
+  static_assert(sizeof(entry) == 128, "an entry is two cache lines");
 
   /// Constant-time digest comparison on every probe; the probe sequence
   /// depends on the digest, never on how much of a secret matches.
   [[nodiscard]] const entry* find(const detail::sha256_digest& digest) const noexcept {
-    if (index_.empty()) return nullptr;
-    std::uint64_t h = 0;
-    std::memcpy(&h, digest.data(), sizeof h);
-    const std::size_t mask = index_.size() - 1;
-    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-      const std::uint32_t slot = index_[i];
-      if (slot == 0) return nullptr;
-      const entry& e = entries_[slot - 1];
+    if (table_.empty()) return nullptr;
+    std::size_t i = home_slot(digest, table_.size());
+    for (;;) {
+      const entry& e = table_[i];
+      if (e.record == none) return nullptr;
       if (detail::digest_equal(e.digest, digest)) return &e;
+      if (++i == table_.size()) i = 0;
     }
   }
 
   [[nodiscard]] std::string_view label(const entry& e) const noexcept {
-    return {arena_.data() + e.label_offset, e.label_size};
+    return {strings_of(e), e.label_size};
   }
   [[nodiscard]] std::string_view user(const entry& e) const noexcept {
-    return {arena_.data() + e.user_offset, e.user_size};
+    return {strings_of(e) + e.label_size, e.user_size};
   }
   [[nodiscard]] std::string_view id(const entry& e) const noexcept {
-    return {arena_.data() + e.id_offset, e.id_size};
+    return {strings_of(e) + e.label_size + e.user_size, e.id_size};
   }
   [[nodiscard]] const rule_set* rules(const entry& e) const noexcept {
     return e.rules == none ? nullptr : rule_sets_[e.rules].get();
@@ -78,8 +87,64 @@ class store {
     return e.ips == none ? nullptr : &ip_lists_[e.ips];
   }
 
-  [[nodiscard]] std::span<const entry> entries() const noexcept { return entries_; }
-  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+  /// Request path, a hint: starts fetching what a decision reads after the
+  /// lookup (the entry's label, user and id, and its rule set).
+  void prefetch(const entry& e) const noexcept {
+    if (!e.strings_inline) {
+      const char* strings = strings_of(e);
+      detail::prefetch_for_read(strings);
+      detail::prefetch_for_read(strings + e.label_size + e.user_size + e.id_size);
+    }
+    if (e.rules != none) rule_sets_[e.rules]->prefetch();
+  }
+
+  /// The entries in table order (not the records' order): iterate with range-for.
+  class entry_range {
+   public:
+    class iterator {
+     public:
+      using value_type = entry;
+      using difference_type = std::ptrdiff_t;
+      iterator() = default;
+      iterator(const entry* at, const entry* end) noexcept : at_(at), end_(end) { skip_empty(); }
+      const entry& operator*() const noexcept { return *at_; }
+      const entry* operator->() const noexcept { return at_; }
+      iterator& operator++() noexcept {
+        ++at_;
+        skip_empty();
+        return *this;
+      }
+      iterator operator++(int) noexcept {
+        iterator before = *this;
+        ++*this;
+        return before;
+      }
+      bool operator==(const iterator& other) const noexcept { return at_ == other.at_; }
+
+     private:
+      void skip_empty() noexcept {
+        while (at_ != end_ && at_->record == none) ++at_;
+      }
+      const entry* at_ = nullptr;
+      const entry* end_ = nullptr;
+    };
+    entry_range(const entry* first, const entry* last, std::size_t count) noexcept
+        : first_(first), last_(last), count_(count) {}
+    [[nodiscard]] iterator begin() const noexcept { return {first_, last_}; }
+    [[nodiscard]] iterator end() const noexcept { return {last_, last_}; }
+    [[nodiscard]] std::size_t size() const noexcept { return count_; }
+    [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+
+   private:
+    const entry* first_;
+    const entry* last_;
+    std::size_t count_;
+  };
+
+  [[nodiscard]] entry_range entries() const noexcept {
+    return {table_.data(), table_.data() + table_.size(), count_};
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
   [[nodiscard]] std::size_t distinct_rule_sets() const noexcept { return rule_sets_.size(); }
   [[nodiscard]] std::span<const token_problem> problems() const noexcept { return problems_; }
 
@@ -91,8 +156,20 @@ class store {
       bool strict = false);
 
  private:
-  std::vector<entry> entries_;
-  std::vector<std::uint32_t> index_;  ///< open addressing; entry index + 1, 0 = empty
+  /// Where a digest's probe starts: its first 32 bits scaled to the table
+  /// (multiply-shift), so the table needs no power-of-two size.
+  [[nodiscard]] static std::size_t home_slot(const detail::sha256_digest& digest,
+                                             std::size_t slots) noexcept {
+    std::uint32_t h = 0;
+    std::memcpy(&h, digest.data(), sizeof h);
+    return static_cast<std::size_t>((std::uint64_t{h} * slots) >> 32);
+  }
+  [[nodiscard]] const char* strings_of(const entry& e) const noexcept {
+    return e.strings_inline ? e.strings.data() : arena_.data() + e.strings_offset;
+  }
+
+  std::vector<entry> table_;  ///< open addressing, linear probing; at most half full
+  std::size_t count_ = 0;
   std::vector<std::shared_ptr<const rule_set>> rule_sets_;
   std::vector<ip_allow_list> ip_lists_;
   std::string arena_;
@@ -258,17 +335,20 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
   }
 
   const std::size_t loaded = records.size() - out->problems_.size();
-  out->entries_.reserve(loaded);
-  // Offsets are 32-bit: a store's label, user and id bytes must fit in 4 GiB.
+  if (loaded >= 0x80000000ULL) return error{"a store holds fewer than 2^31 tokens"};
+  // Two slots a token (plus a few, so that no probe runs forever): at most half full, a hit
+  // takes 1.5 probes on average.
+  const std::size_t slots = 2 * loaded + 8;
+  out->table_.resize(slots);
+  // Offsets are 32-bit: the labels, users and ids that do not fit in their entry must fit in
+  // 4 GiB.
   std::size_t arena_bytes = 0;
-  for (const token_record& r : records) arena_bytes += r.label.size() + r.user.size() + r.id.size();
+  for (const token_record& r : records) {
+    const std::size_t n = r.label.size() + r.user.size() + r.id.size();
+    if (n > entry{}.strings.size()) arena_bytes += n;
+  }
   if (arena_bytes > 0xFFFFFFFFULL) return error{"the store's labels, users and ids exceed 4 GiB"};
   out->arena_.reserve(arena_bytes);
-  auto append = [&out](std::string_view s) {
-    const auto offset = static_cast<std::uint32_t>(out->arena_.size());
-    out->arena_.append(s);
-    return offset;
-  };
   std::size_t next_problem = 0;
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
@@ -278,7 +358,9 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
     const token_record& r = records[i];
     const auto slot = usage.bind(detail::usage_key(r, digests[i]), r.counter);
     if (!slot) return error{"the usage store has no room for another token"};
-    entry e;
+    std::size_t at = home_slot(digests[i], slots);
+    while (out->table_[at].record != none) at = at + 1 == slots ? 0 : at + 1;
+    entry& e = out->table_[at];
     e.digest = digests[i];
     e.valid_until = r.valid_until;
     e.usage_limit = r.usage_limit;
@@ -286,24 +368,25 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
     e.rules = rule_of[i];
     e.ips = ips_of[i];
     e.record = static_cast<std::uint32_t>(i);
-    e.label_offset = append(r.label);
     e.label_size = static_cast<std::uint8_t>(r.label.size());
-    e.user_offset = append(r.user);
     e.user_size = static_cast<std::uint8_t>(r.user.size());
-    e.id_offset = append(r.id);
     e.id_size = static_cast<std::uint8_t>(r.id.size());
-    out->entries_.push_back(e);
-  }
-
-  std::size_t capacity = 16;
-  while (capacity < out->entries_.size() * 2) capacity <<= 1;
-  out->index_.assign(capacity, 0);
-  for (std::size_t i = 0; i < out->entries_.size(); ++i) {
-    std::uint64_t h = 0;
-    std::memcpy(&h, out->entries_[i].digest.data(), sizeof h);
-    std::size_t j = h & (capacity - 1);
-    while (out->index_[j] != 0) j = (j + 1) & (capacity - 1);
-    out->index_[j] = static_cast<std::uint32_t>(i + 1);
+    const std::size_t n = r.label.size() + r.user.size() + r.id.size();
+    char* to = nullptr;
+    if (n <= e.strings.size()) {
+      e.strings_inline = true;
+      to = e.strings.data();
+    } else {
+      e.strings_offset = static_cast<std::uint32_t>(out->arena_.size());
+      out->arena_.resize(out->arena_.size() + n);
+      to = out->arena_.data() + e.strings_offset;
+    }
+    for (const std::string_view part :
+         {std::string_view(r.label), std::string_view(r.user), std::string_view(r.id)}) {
+      std::memcpy(to, part.data(), part.size());
+      to += part.size();
+    }
+    ++out->count_;
   }
   return std::shared_ptr<const store>(std::move(out));
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tokenguard/address.hpp"
+#include "tokenguard/detail/prefetch.hpp"
 
 namespace tokenguard {
 
@@ -50,6 +51,11 @@ class usage_store {
 
   [[nodiscard]] virtual usage_snapshot read(usage_slot slot) const noexcept = 0;
   [[nodiscard]] virtual std::optional<usage_slot> find(std::string_view token_id) const = 0;
+
+  /// Request path, a hint: the decision will call try_consume(slot) after its
+  /// other checks, so an implementation may start fetching the slot's memory
+  /// now (a remote store might start its round trip). The default does nothing.
+  virtual void prefetch(usage_slot /*slot*/) const noexcept {}
 };
 
 /// The in-process implementation: lock-free on the request path, a mutex only
@@ -129,6 +135,10 @@ class local_usage final : public usage_store {
     s.address_low.store(low, std::memory_order_relaxed);
     s.address_family.store(client.is_v4() ? 4 : 6, std::memory_order_relaxed);
     s.last_used_ms.store(now_ms, std::memory_order_relaxed);
+  }
+
+  void prefetch(usage_slot slot) const noexcept override {
+    detail::prefetch_for_write(&at(slot).count);
   }
 
   usage_snapshot read(usage_slot slot) const noexcept override {
