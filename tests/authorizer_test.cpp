@@ -375,3 +375,36 @@ TEST(AuthorizerReload, DecisionsDuringReplacementComeFromOneStoreOrTheOther) {
 
 }  // namespace
 }  // namespace tokenguard
+
+namespace tokenguard {
+namespace {
+
+// limits::match_budget_units is the budget each decision of that authorizer gets.
+TEST(AuthorizerBudget, LimitsSetTheMatchingBudgetOfEveryDecision) {
+  constexpr std::string_view json = R"({"tokens":[{"label":"quadratic","user":"quinn",
+    "token":"quinn-secret-000000000000000001","limitTo":"(.*)\\1x"}]})";
+  auto parsed = parse_store_json(json);
+  ASSERT_TRUE(parsed.ok()) << parsed.message();
+  const std::string url = "/" + std::string(300, 'a') + "x";
+  const auto decide_with = [&](std::int64_t units) {
+    authorizer_options options;
+    options.lim.match_budget_units = units;
+    authorizer auth(options);
+    auto compiled = store::compile(parsed.value().tokens, auth.usage());
+    EXPECT_TRUE(compiled.ok()) << compiled.message();
+    auth.replace_store(compiled.value());
+    request req;
+    req.method = "GET";
+    req.url = url;
+    const std::string authorization = basic("quinn", "quinn-secret-000000000000000001");
+    req.authorization = authorization;
+    req.peer = *ip_address::parse("192.0.2.7");
+    return auth.decide(req, now).why();
+  };
+  EXPECT_EQ(decide_with(limits{}.match_budget_units), reason::limit_to_mismatch);
+  EXPECT_EQ(decide_with(1000), reason::rule_too_complex);
+  EXPECT_EQ(decide_with(0), reason::rule_too_complex);
+}
+
+}  // namespace
+}  // namespace tokenguard

@@ -180,7 +180,7 @@ class authorizer {
       const detail::rule_subject subject{req.method,  detail::method_bit(req.method),
                                          url.subject, url.query,
                                          req.body,    options_.lim.max_body_bytes};
-      detail::rule_context ctx(subject);
+      detail::rule_context ctx(subject, options_.lim.match_budget_units);
       switch (rules->evaluate(ctx)) {
         case rules_outcome::pass:
           break;

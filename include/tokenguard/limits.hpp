@@ -19,6 +19,11 @@ struct limits {
   /// stack buffer so that the request path never allocates.
   std::size_t max_url_bytes = std::size_t{8} << 10;
   std::size_t max_body_bytes = std::size_t{1} << 20;
+  /// Matching work one decision may spend over all its rule lines, in units of about one
+  /// regex engine step; once spent, the decision is `rule_too_complex` unless a line already
+  /// passed. The default keeps the worst decision of the pathology corpus near 4 ms of CPU
+  /// (tests/rules_budget_test.cpp); 0 makes every rule line give up.
+  std::int64_t match_budget_units = 1'500'000;
 };
 
 inline constexpr std::size_t hard_max_url_bytes = std::size_t{64} << 10;

@@ -37,6 +37,7 @@
 #include "tokenguard/detail/java_regex.hpp"
 #include "tokenguard/detail/prefilter.hpp"
 #include "tokenguard/detail/regex_screen.hpp"
+#include "tokenguard/limits.hpp"
 #include "tokenguard/result.hpp"
 
 namespace tokenguard::detail {
@@ -50,8 +51,9 @@ enum class match_result : std::uint8_t { no_match, match, gave_up };
 
 /// Matching work one decision may spend, in units of about one engine step: 0.3 to 2.6 ns of
 /// CPU on the 2-core VM where tests/rules_budget_test.cpp measured the pathology corpus.
-/// The default keeps the worst decision there near 4 ms of CPU (the target is 10 ms).
-inline constexpr std::int64_t default_match_budget_units = 1'500'000;
+/// The default keeps the worst decision there near 4 ms of CPU (the target is 10 ms);
+/// an authorizer takes its own from limits::match_budget_units.
+inline constexpr std::int64_t default_match_budget_units = limits{}.match_budget_units;
 /// What every call costs before any matching (setting up the engine).
 inline constexpr std::int64_t match_call_units = 16;
 /// The longest translated program accepted (wide code units). A 1 KiB Java pattern stays far
