@@ -371,11 +371,11 @@ TEST(CanonicalUrl, VerbatimShortcutAgreesWithTheFullPath) {
     if (!fast_ok) continue;
     ASSERT_EQ(fast.subject, full.subject) << url;
     ASSERT_EQ(fast.query, full.query) << url;
-    const std::string_view path = url.substr(0, url.find_first_of("?#"));
-    if (path.find_first_of("%\\") == std::string_view::npos &&
+    const std::string path = url.substr(0, url.find_first_of("?#"));
+    if (path.find_first_of("%\\") == std::string::npos &&
         path.find("//", url.find("://") == std::string::npos ? 0 : url.find("://") + 3) ==
-            std::string_view::npos &&
-        path.find("/.") == std::string_view::npos) {
+            std::string::npos &&
+        path.find("/.") == std::string::npos) {
       ++verbatim_ok;
     }
   }
