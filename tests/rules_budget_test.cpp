@@ -329,3 +329,31 @@ TEST(RulesBudget, SteadyStateDecisionsDoNotAllocate) {
 }
 
 }  // namespace
+
+namespace {
+
+// Found by fuzz_rules: Boost walks every path through a lookbehind when it compiles one, so
+// twenty multiline carets in a lookbehind (three alternatives each once translated) took 50 s
+// to compile. Such a lookbehind is refused at load, with its offset; a few still compile.
+TEST(RulesBudget, LookbehindWithManyAlternativesIsRefusedQuickly) {
+  const std::string line = std::string("/;(?=b)|/a") + '\0' + "(?m)" + std::string(7, '\0') +
+                           "(?<!xmaxResults^^^^^^\\cA^^^^^^^^^^^^^^=b)|T";
+  const auto started = std::chrono::steady_clock::now();
+  auto rules = rule_set::compile(line);
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(rules.ok());
+  EXPECT_NE(rules.message().find("lookbehind '(?<' at offset 22"), std::string::npos)
+      << rules.message();
+  EXPECT_NE(rules.message().find("alternations"), std::string::npos) << rules.message();
+  // Not a timing assertion on the engine: a generous bound that only a regression to an
+  // exponential compile (seconds) can break.
+  EXPECT_LT(took, std::chrono::seconds(5));
+
+  // Own alternatives count too; a lookbehind with a few still compiles.
+  EXPECT_FALSE(rule_set::compile(".*(?<=a|b|c|d|e|f|g|h|i|j|k|l|m|n)x").ok());
+  EXPECT_TRUE(rule_set::compile(".*(?<=a|b|c|d|e|f)x").ok());
+  EXPECT_TRUE(rule_set::compile("(?m).*(?<=^a|^b)x").ok());
+  EXPECT_TRUE(rule_set::compile(".*(?<=[|]|\\|)x").ok());  // a '|' in a class or escaped is not one
+}
+
+}  // namespace

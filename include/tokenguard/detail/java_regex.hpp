@@ -43,6 +43,32 @@ namespace java_regex_impl {
 inline constexpr char32_t max_code_point = 0x10FFFF;
 /// Deeper nesting than this is refused so that the recursive parser cannot exhaust the stack.
 inline constexpr int max_group_depth = 256;
+/// The most '|' a translated lookbehind may hold: Boost's compile-time walk of a lookbehind
+/// visits every combination of its alternatives, at most 2^12 paths here.
+inline constexpr std::size_t max_lookbehind_alternation_bars = 12;
+
+/// The '|' of a Boost (Perl syntax) pattern outside escapes and bracket expressions.
+template <class CharT>
+[[nodiscard]] std::size_t count_alternation_bars(
+    std::basic_string_view<CharT> boost_text) noexcept {
+  std::size_t bars = 0;
+  bool in_class = false;
+  for (std::size_t i = 0; i < boost_text.size(); ++i) {
+    const CharT c = boost_text[i];
+    if (c == '\\') {
+      ++i;  // the escaped character; \x{...} holds no '|', ']' or '\\'
+    } else if (in_class) {
+      if (c == ']') in_class = false;
+    } else if (c == '[') {
+      in_class = true;
+      if (i + 1 < boost_text.size() && boost_text[i + 1] == '^') ++i;
+      if (i + 1 < boost_text.size() && boost_text[i + 1] == ']') ++i;  // a leading ']' is literal
+    } else if (c == '|') {
+      ++bars;
+    }
+  }
+  return bars;
+}
 
 /// One code point of the Java text after `\Q...\E` removal. `quoted` code points are
 /// plain literals wherever Java would read them as one, and never continue a construct.
@@ -798,6 +824,7 @@ class translator {
     bool capture = false;
     int group_number = 0;
     regex_node::kind wrap = regex_node::kind::group;
+    bool lookbehind = false;
     frames_.push_back(false);
     if (peek_is('?')) {
       ++pos_;
@@ -830,6 +857,7 @@ class translator {
             ++pos_;
             kind = atom_kind::assertion;
             wrap = regex_node::kind::lookaround;
+            lookbehind = true;
             break;
           }
           std::string name;
@@ -882,6 +910,16 @@ class translator {
     if (!capture && out_.size() == body) emit("(?:)");  // Boost refuses an empty (?=) (?>) ...
     ++pos_;
     emit(")");
+    // Boost sizes a lookbehind at compile time by walking every path through it, which takes
+    // time exponential in the alternations it holds (a multiline ^ is three): twenty carets
+    // took 50 s to compile (found by fuzz_rules).
+    if (lookbehind && count_alternation_bars(std::wstring_view(out_).substr(body)) >
+                          max_lookbehind_alternation_bars) {
+      return fail("lookbehind '(?<'", open,
+                  "holds more than " + std::to_string(max_lookbehind_alternation_bars) +
+                      " alternations once translated (its own '|', and those of each ^, $ or "
+                      "\\b in it), which the engine cannot compile in bounded time");
+    }
     node_ = wrap_node(wrap, open, node_);
     ast_.nodes[node_].capturing = capture;
     ci_ = save_ci;
