@@ -316,8 +316,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool create = r.status == 200 && method == "POST" && a.created_secret.has_value();
     if (create) secrets.insert(*a.created_secret);
     history.push_back({target + "\n" + body, presented.value_or("")});
+    // A create shows its own secret, and with it any chosen secret that happens to be a part
+    // of it (the fuzzer can guess a prefix of the next generated one): look past those copies.
+    std::string shown = a.text;
+    if (create) {
+      for (std::size_t at = shown.find(*a.created_secret); at != std::string::npos;
+           at = shown.find(*a.created_secret, at + 1)) {
+        shown.replace(at, a.created_secret->size(), "\n");
+      }
+    }
     for (const std::string& s : secrets) {
-      if (a.text.find(s) == std::string::npos || echoed_by_requests(history, s)) continue;
+      if (create && s == *a.created_secret) continue;
+      if (shown.find(s) == std::string::npos || echoed_by_requests(history, s)) continue;
       if (r.status != 200) {
         tg::fuzz::invariant_failed(__FILE__, __LINE__, "an error answer holds a secret",
                                    where() + ": " + show(r.body) + " contains " + show(s));

@@ -19,6 +19,8 @@
 #   TOKENGUARD_FUZZ_HANG_MS  limit for one whole input in the replay (default 1000; the
 #                          harnesses compile rules, and decision runs an unbounded reference)
 #   TOKENGUARD_FUZZ_JOBS   build parallelism (default 1: the machine is shared)
+#   TOKENGUARD_FUZZ_SEED   libFuzzer's -seed (default: a random seed each run); CI fixes
+#                          it so that a build's campaign is reproducible
 #
 # One libFuzzer process per target, one worker (equivalent to -jobs=1
 # -workers=1, without the fork). New inputs go to the work directory, never
@@ -56,6 +58,7 @@ cmake --build "$build" -j "$jobs" --target "${build_targets[@]}"
 # -detect_leaks=1: LeakSanitizer at exit and on suspicious inputs.
 options=(-max_total_time="$seconds" -timeout=10 -report_slow_units=2 -rss_limit_mb=2048
          -detect_leaks=1 -print_final_stats=1 -print_pcs=0)
+[[ -n "${TOKENGUARD_FUZZ_SEED:-}" ]] && options+=(-seed="$TOKENGUARD_FUZZ_SEED")
 
 summary=()
 failed=0
