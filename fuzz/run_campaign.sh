@@ -21,6 +21,16 @@
 #   TOKENGUARD_FUZZ_JOBS   build parallelism (default 1: the machine is shared)
 #   TOKENGUARD_FUZZ_SEED   libFuzzer's -seed (default: a random seed each run); CI fixes
 #                          it so that a build's campaign is reproducible
+#   TOKENGUARD_FUZZ_SANITIZE  sanitizers beside libFuzzer (default address,undefined).
+#                          "undefined" fuzzes at 2-3 times the speed, for long campaigns;
+#                          the corpus each run grew is then replayed through an
+#                          ASan+UBSan build ($BUILD-asan) with leak detection, so every
+#                          input the campaign kept is also checked for memory errors
+#                          and leaks.
+#
+# A campaign may span several runs on one work directory: each run resumes
+# from the corpus the previous ones grew, appends a line to
+# $WORK/<target>/runs.tsv, and the summary prints the executions of all runs.
 #
 # One libFuzzer process per target, one worker (equivalent to -jobs=1
 # -workers=1, without the fork). New inputs go to the work directory, never
@@ -36,6 +46,10 @@ work=${TOKENGUARD_FUZZ_WORK:-$build/campaign}
 decision_ms=${TOKENGUARD_FUZZ_DECISION_MS:-100}
 hang_ms=${TOKENGUARD_FUZZ_HANG_MS:-1000}
 jobs=${TOKENGUARD_FUZZ_JOBS:-1}
+sanitize=${TOKENGUARD_FUZZ_SANITIZE:-address,undefined}
+asan_replay=0
+[[ ",$sanitize," == *,address,* ]] || asan_replay=1
+revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 all_targets=(rules store credentials canonical_url decision)
 [[ -f include/tokenguard/service.hpp && -f fuzz/fuzz_service.cpp ]] && all_targets+=(service)
@@ -43,10 +57,19 @@ targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all_targets[@]}")
 
 cmake -S fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOKENGUARD_BUILD_FUZZERS=ON >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOKENGUARD_BUILD_FUZZERS=ON \
+  -DTOKENGUARD_FUZZ_SANITIZE="$sanitize" >/dev/null
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=("fuzz_$t" "tokenguard_fuzz_replay_$t"); done
 cmake --build "$build" -j "$jobs" --target "${build_targets[@]}"
+if [[ $asan_replay -eq 1 ]]; then
+  cmake -S fuzz -B "$build-asan" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOKENGUARD_BUILD_FUZZERS=ON \
+    -DTOKENGUARD_FUZZ_SANITIZE=address,undefined >/dev/null
+  asan_targets=()
+  for t in "${targets[@]}"; do asan_targets+=("fuzz_$t"); done
+  cmake --build "$build-asan" -j "$jobs" --target "${asan_targets[@]}"
+fi
 
 # -timeout: seconds, libFuzzer's unit; the 100 ms target is checked by the
 #   uninstrumented replay below (sanitizers make most inputs 2-5x slower and
@@ -117,9 +140,27 @@ for t in "${targets[@]}"; do
   figures=$(printf '%s\n' "$replay" | grep -h '^fuzz_.* figures:' | tail -1 || true)
   slowest_decision=$(printf '%s\n' "$figures" |
                      sed -n 's/.*slowest \(decision\|evaluation\) \([0-9.]*\) ms.*/\2/p')
+  # A fast (UBSan only) run: every input it kept, through ASan+UBSan with leak detection.
+  asan_status=0
+  if [[ $asan_replay -eq 1 ]]; then
+    set +e
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      "$build-asan/fuzz_$t" -runs=0 -timeout=60 -rss_limit_mb=2048 -detect_leaks=1 \
+      -artifact_prefix="$dir/findings/asan-replay-" "$dir/corpus" "fuzz/corpus/fuzz_$t" \
+      >"$dir/asan-replay.log" 2>&1
+    asan_status=$?
+    set -e
+    findings=$(find "$dir/findings" -type f | wc -l)
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$revision" "$sanitize" \
+    "$seconds" "${runs:-0}" "${rate:-0}" "$findings" "$status/$asan_status" >>"$dir/runs.tsv"
+  total_runs=$(awk -F'\t' '{ n += $5 } END { print n + 0 }' "$dir/runs.tsv")
+  run_count=$(wc -l <"$dir/runs.tsv")
   line=$(printf '%-14s runs %12s  exec/s %7s  findings %s  exit %s  corpus %6s  slowest %s ms (replay)%s' \
          "$t" "${runs:-?}" "${rate:-?}" "$findings" "$status" "$corpus" "${slowest_replay:-?}" \
          "$([[ $unconfirmed -ne 0 ]] && echo ", $unconfirmed slow only under sanitizers")")
+  [[ $asan_replay -eq 1 ]] && line+=", ASan+UBSan replay exit $asan_status"
+  [[ $run_count -gt 1 ]] && line+=", $total_runs executions in $run_count runs on this corpus"
   echo "$line"
   [[ -n "$fuzzing_figures" ]] && echo "               fuzzing (sanitizers): $fuzzing_figures"
   [[ -n "$figures" ]] && echo "               replay (uninstrumented): $figures"
@@ -129,6 +170,11 @@ for t in "${targets[@]}"; do
     echo "--- fuzz_$t found something; the end of its log:"
     tail -40 "$log"
     ls -l "$dir/findings"
+  fi
+  if [[ $asan_status -ne 0 ]]; then
+    failed=1
+    echo "--- the ASan+UBSan replay of the fuzz_$t corpus failed; the end of its log:"
+    tail -40 "$dir/asan-replay.log"
   fi
   if [[ -n "$slowest_decision" ]] &&
      awk -v a="$slowest_decision" -v b="$decision_ms" 'BEGIN { exit !(a > b) }'; then
@@ -143,6 +189,6 @@ for t in "${targets[@]}"; do
 done
 
 echo
-echo "=== campaign summary (${seconds}s per target, clang -fsanitize=fuzzer,address,undefined)"
+echo "=== campaign summary (${seconds}s per target, clang -fsanitize=fuzzer,$sanitize)"
 printf '%s\n' "${summary[@]}"
 exit $failed
