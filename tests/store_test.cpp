@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <memory>
 #include <string>
 #include <vector>
@@ -313,6 +314,58 @@ TEST(StoreProblems, TokenSha256MustMatchAndBeHex) {
   const auto s = compile_ok({both}, usage);
   EXPECT_TRUE(s->problems().empty());
   EXPECT_TRUE(authenticates(*s, "both-secret-00000001"));
+}
+
+TEST(StoreDigests, HexDecoderAcceptsExactlyTheHexDigitsInEitherCase) {
+  const std::string good = detail::to_hex(detail::sha256("any secret"));
+  ASSERT_EQ(good.size(), 64U);
+  ASSERT_TRUE(detail::parse_hex_digest(good).has_value());
+  EXPECT_EQ(*detail::parse_hex_digest(good), detail::sha256("any secret"));
+  // Every byte value at every position: accepted exactly when it is a hex digit, and then
+  // read as its value.
+  for (std::size_t at = 0; at < good.size(); ++at) {
+    for (int b = 0; b < 256; ++b) {
+      std::string hex = good;
+      hex[at] = static_cast<char>(b);
+      const bool is_hex = std::isxdigit(b) != 0;
+      const auto parsed = detail::parse_hex_digest(hex);
+      ASSERT_EQ(parsed.has_value(), is_hex) << "byte " << b << " at " << at;
+      if (!is_hex) continue;
+      const int value = std::isdigit(b) != 0 ? b - '0' : std::tolower(b) - 'a' + 10;
+      const int read = at % 2 == 0 ? (*parsed)[at / 2] >> 4 : (*parsed)[at / 2] & 0x0F;
+      ASSERT_EQ(read, value) << "byte " << b << " at " << at;
+    }
+  }
+  EXPECT_FALSE(detail::parse_hex_digest(good.substr(1)).has_value());
+  EXPECT_FALSE(detail::parse_hex_digest(good + "0").has_value());
+}
+
+TEST(StoreProblems, DuplicatesAmongManyTokensFailExactlyThoseTokensClosed) {
+  // Enough tokens for the duplicate tables to probe past collisions; a third holder of a
+  // secret is paired with the first.
+  local_usage usage;
+  std::vector<token_record> records;
+  for (int i = 0; i < 5000; ++i) {
+    records.push_back(rec("t" + std::to_string(i), "secret-" + std::to_string(i) + "-0000000"));
+  }
+  records[4000].token = records[10].token;
+  records[4999].token = records[10].token;
+  records[2500].id = records[7].id;
+  const auto s = compile_ok(records, usage);
+  std::vector<std::size_t> failed;
+  for (const auto& p : s->problems()) failed.push_back(p.index);
+  EXPECT_EQ(failed, (std::vector<std::size_t>{7, 10, 2500, 4000, 4999}));
+  for (const auto& p : s->problems()) {
+    if (p.index == 4999) {
+      EXPECT_NE(p.message.find("token 't10'"), std::string::npos) << p.message;
+    }
+    if (p.index == 2500) {
+      EXPECT_NE(p.message.find("id of token 't7'"), std::string::npos) << p.message;
+    }
+  }
+  EXPECT_EQ(s->size(), 4995U);
+  EXPECT_TRUE(authenticates(*s, "secret-11-0000000"));
+  EXPECT_FALSE(authenticates(*s, "secret-10-0000000"));
 }
 
 TEST(StoreSecureMode, TokenByDigestAuthenticates) {

@@ -5,10 +5,13 @@
 /// the SHA-256 of each secret, entries pointing at shared rule sets and
 /// address lists. Built off the request path; read by any number of threads.
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -205,17 +208,29 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
   // The digest of every token that holds a secret, even one with other
   // problems: a secret that two tokens hold is ambiguous whatever else is
   // wrong with either of them, so both must fail closed (SPEC 8).
+  // tokenSha256 is parsed here, once: what the checks below need is whether
+  // it parsed and whether it is the secret's digest.
+  enum class stated_digest : std::uint8_t { none, matches, malformed, differs };
   std::vector<bool> has_digest(records.size(), false);
+  std::vector<stated_digest> stated(records.size(), stated_digest::none);
   for (std::size_t i = 0; i < records.size(); ++i) {
     const token_record& r = records[i];
-    if (r.token && !r.token->empty()) {
+    const bool has_secret = r.token && !r.token->empty();
+    if (has_secret) {
       digests[i] = detail::sha256(*r.token);
       has_digest[i] = true;
-    } else if (r.token_sha256) {
-      if (const auto parsed = detail::parse_hex_digest(*r.token_sha256)) {
-        digests[i] = *parsed;
-        has_digest[i] = true;
-      }
+    }
+    if (!r.token_sha256) continue;
+    const auto parsed = detail::parse_hex_digest(*r.token_sha256);
+    if (!parsed) {
+      stated[i] = stated_digest::malformed;
+    } else if (!has_secret) {
+      digests[i] = *parsed;
+      has_digest[i] = true;
+      stated[i] = stated_digest::matches;
+    } else {
+      stated[i] = detail::digest_equal(digests[i], *parsed) ? stated_digest::matches
+                                                            : stated_digest::differs;
     }
   }
 
@@ -244,16 +259,13 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
     }
     if (!why.empty()) continue;
 
-    if (r.token_sha256) {
-      const auto parsed = detail::parse_hex_digest(*r.token_sha256);
-      if (!parsed) {
-        why = "tokenSha256 is not 64 hex digits";
-        continue;
-      }
-      if (!detail::digest_equal(digests[i], *parsed)) {  // digests[i] is the secret's, if any
-        why = "tokenSha256 is not the SHA-256 of token";
-        continue;
-      }
+    if (stated[i] == stated_digest::malformed) {
+      why = "tokenSha256 is not 64 hex digits";
+      continue;
+    }
+    if (stated[i] == stated_digest::differs) {
+      why = "tokenSha256 is not the SHA-256 of token";
+      continue;
     }
 
     if (!r.limit_to.empty()) {
@@ -293,30 +305,47 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
   }
 
   // A secret or id held by two tokens makes both ambiguous: neither loads.
+  // Flat tables of record indices (no allocation a token: loading a million
+  // tokens spent more in node-based maps than in everything else).
   {
-    std::unordered_map<std::string, std::size_t> by_digest;
-    std::unordered_map<std::string_view, std::size_t> by_id;
+    const std::size_t capacity = std::bit_ceil(2 * records.size() + 8);
+    const std::size_t mask = capacity - 1;
+    std::vector<std::uint32_t> seen(capacity, none);
+    // The first record that holds this key, after inserting `i` if it is the first.
+    const auto first_holder = [&](std::size_t i, std::size_t hash, auto&& same_key) {
+      for (std::size_t at = hash & mask;; at = (at + 1) & mask) {
+        if (seen[at] == none) {
+          seen[at] = static_cast<std::uint32_t>(i);
+          return i;
+        }
+        if (same_key(seen[at])) return static_cast<std::size_t>(seen[at]);
+      }
+    };
     for (std::size_t i = 0; i < records.size(); ++i) {
       if (!has_digest[i]) continue;
-      const std::string key(reinterpret_cast<const char*>(digests[i].data()), digests[i].size());
-      auto [it, fresh] = by_digest.try_emplace(key, i);
-      if (!fresh) {
-        if (problem[i].empty()) {
-          problem[i] = "its secret is also the secret of token '" + records[it->second].label + "'";
-        }
-        if (problem[it->second].empty()) {
-          problem[it->second] = "its secret is also the secret of token '" + records[i].label + "'";
-        }
+      std::uint64_t hash = 0;
+      std::memcpy(&hash, digests[i].data(), sizeof hash);
+      const std::size_t j = first_holder(i, static_cast<std::size_t>(hash), [&](std::size_t k) {
+        return detail::digest_equal(digests[k], digests[i]);
+      });
+      if (j == i) continue;
+      if (problem[i].empty()) {
+        problem[i] = "its secret is also the secret of token '" + records[j].label + "'";
+      }
+      if (problem[j].empty()) {
+        problem[j] = "its secret is also the secret of token '" + records[i].label + "'";
       }
     }
+    std::fill(seen.begin(), seen.end(), none);
     for (std::size_t i = 0; i < records.size(); ++i) {
       if (!problem[i].empty() || records[i].id.empty()) continue;
-      auto [jt, fresh_id] = by_id.try_emplace(records[i].id, i);
-      if (!fresh_id) {
-        problem[i] = "its id is also the id of token '" + records[jt->second].label + "'";
-        if (problem[jt->second].empty()) {
-          problem[jt->second] = "its id is also the id of token '" + records[i].label + "'";
-        }
+      const std::string_view id = records[i].id;
+      const std::size_t j = first_holder(i, std::hash<std::string_view>{}(id),
+                                         [&](std::size_t k) { return records[k].id == id; });
+      if (j == i) continue;
+      problem[i] = "its id is also the id of token '" + records[j].label + "'";
+      if (problem[j].empty()) {
+        problem[j] = "its id is also the id of token '" + records[i].label + "'";
       }
     }
   }
@@ -349,8 +378,14 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
   }
   if (arena_bytes > 0xFFFFFFFFULL) return error{"the store's labels, users and ids exceed 4 GiB"};
   out->arena_.reserve(arena_bytes);
+  usage.reserve(loaded);
   std::size_t next_problem = 0;
+  // Each insertion is a cache miss at a random slot: fetch a few ahead.
+  constexpr std::size_t lookahead = 8;
   for (std::size_t i = 0; i < records.size(); ++i) {
+    if (i + lookahead < records.size() && has_digest[i + lookahead]) {
+      detail::prefetch_for_write(&out->table_[home_slot(digests[i + lookahead], slots)]);
+    }
     if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
       ++next_problem;
       continue;

@@ -6,6 +6,7 @@
 /// example Redis with local batching) plugs in: the request path only calls
 /// try_consume() and record_use() on a slot number.
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -40,6 +41,11 @@ class usage_store {
   /// reload can never hand a token back uses it has already spent. nullopt
   /// when the store has no room for another slot.
   virtual std::optional<usage_slot> bind(std::string_view token_id, std::uint64_t initial) = 0;
+
+  /// Load time, a hint: about `tokens` bind() calls follow (a store compile
+  /// calls it once), so an implementation may size its index up front. The
+  /// default does nothing.
+  virtual void reserve(std::size_t /*tokens*/) {}
 
   /// Request path, one atomic step: when limit is 0 or count < limit, count
   /// goes up by one and the call returns true.
@@ -92,7 +98,7 @@ class local_usage final : public usage_store {
 
   std::optional<usage_slot> bind(std::string_view token_id, std::uint64_t initial) override {
     std::lock_guard<std::mutex> lock(bind_mutex_);
-    auto it = ids_.find(std::string(token_id));
+    auto it = ids_.find(token_id);
     if (it != ids_.end()) {
       std::atomic<std::uint64_t>& count = at(it->second).count;
       std::uint64_t seen = count.load();
@@ -110,6 +116,11 @@ class local_usage final : public usage_store {
     at(slot).count.store(initial);
     ids_.emplace(std::string(token_id), slot);
     return slot;
+  }
+
+  void reserve(std::size_t tokens) override {
+    std::lock_guard<std::mutex> lock(bind_mutex_);
+    ids_.reserve(std::max(ids_.size(), tokens));
   }
 
   bool try_consume(usage_slot slot, std::uint64_t limit) noexcept override {
@@ -168,7 +179,7 @@ class local_usage final : public usage_store {
 
   std::optional<usage_slot> find(std::string_view token_id) const override {
     std::lock_guard<std::mutex> lock(bind_mutex_);
-    auto it = ids_.find(std::string(token_id));
+    auto it = ids_.find(token_id);
     if (it == ids_.end()) return std::nullopt;
     return it->second;
   }
@@ -182,7 +193,14 @@ class local_usage final : public usage_store {
 
   std::unique_ptr<std::atomic<chunk*>[]> chunks_;
   mutable std::mutex bind_mutex_;
-  std::unordered_map<std::string, usage_slot> ids_;
+  /// Looked up by string_view, without a temporary string.
+  struct id_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const noexcept {
+      return std::hash<std::string_view>{}(id);
+    }
+  };
+  std::unordered_map<std::string, usage_slot, id_hash, std::equal_to<>> ids_;
   std::size_t next_ = 0;
 };
 

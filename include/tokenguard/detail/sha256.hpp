@@ -65,20 +65,28 @@ using sha256_digest = std::array<std::uint8_t, 32>;
 
 /// Accepts upper- or lower-case hex; exactly 64 digits.
 [[nodiscard]] inline std::optional<sha256_digest> parse_hex_digest(std::string_view hex) noexcept {
+  // A table, not a chain of range tests: a secure store parses one digest a
+  // token, and the branches cost more than the rest of loading it.
+  static constexpr auto nibbles = [] {
+    std::array<std::uint8_t, 256> t{};
+    t.fill(0xFF);
+    for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<std::uint8_t>(c);
+    for (int c = 0; c < 6; ++c) {
+      t['a' + c] = static_cast<std::uint8_t>(10 + c);
+      t['A' + c] = static_cast<std::uint8_t>(10 + c);
+    }
+    return t;
+  }();
   if (hex.size() != 64) return std::nullopt;
   sha256_digest out{};
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+  std::uint8_t invalid = 0;
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const int hi = nibble(hex[2 * i]);
-    const int lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+    const std::uint8_t hi = nibbles[static_cast<unsigned char>(hex[2 * i])];
+    const std::uint8_t lo = nibbles[static_cast<unsigned char>(hex[2 * i + 1])];
+    invalid |= static_cast<std::uint8_t>(hi | lo);
+    out[i] = static_cast<std::uint8_t>((hi << 4) | (lo & 0x0F));
   }
+  if ((invalid & 0xF0) != 0) return std::nullopt;
   return out;
 }
 
