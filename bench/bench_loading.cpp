@@ -7,6 +7,7 @@
 // default max_store_bytes of 256 MiB, so these benchmarks raise that limit.
 
 #include <benchmark/benchmark.h>
+#include <simdjson.h>
 #include <time.h>
 
 #include <chrono>
@@ -15,9 +16,11 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support.hpp"
+#include "tokenguard/detail/durable_file.hpp"
 #include "tokenguard/tokenguard.hpp"
 
 namespace tgbench {
@@ -54,17 +57,11 @@ std::string store_file(bool secure) {
   return path;
 }
 
-std::string read_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) fail("cannot open " + path);
-  std::fseek(f, 0, SEEK_END);
-  const long size = std::ftell(f);
-  std::fseek(f, 0, SEEK_SET);
-  std::string text(static_cast<std::size_t>(size), '\0');
-  const std::size_t got = std::fread(text.data(), 1, text.size(), f);
-  std::fclose(f);
-  if (size < 0 || got != text.size()) fail("cannot read " + path);
-  return text;
+/// The reader the service and the CLI use: the text keeps simdjson's padding.
+std::string read_file(const std::string& path, const tokenguard::limits& lim) {
+  auto text = tokenguard::detail::read_file_if_exists(path, lim.max_store_bytes);
+  if (!text || !text.value()) fail("cannot read " + path);
+  return std::move(*text.value());
 }
 
 double seconds(std::chrono::steady_clock::duration d) {
@@ -89,9 +86,9 @@ void bench_load(benchmark::State& state, bool secure) {
   for (auto _ : state) {
     const auto wall0 = std::chrono::steady_clock::now();
     const double t0 = thread_cpu_seconds();
-    const std::string json = read_file(path);
+    const std::string json = read_file(path, lim);
     const double t1 = thread_cpu_seconds();
-    auto parsed = tokenguard::parse_store_json(json, lim);
+    auto parsed = tokenguard::parse_padded_store_json(simdjson::padded_string_view(json), lim);
     const double t2 = thread_cpu_seconds();
     if (!parsed) fail(path + ": " + parsed.message());
     tokenguard::local_usage usage;

@@ -4,7 +4,9 @@
 // and the settings object.
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -105,6 +107,44 @@ TEST(JsonLoaderShapes, ExampleStoreLoads) {
   EXPECT_EQ(s.tokens[5].label, "Secure token");
   EXPECT_FALSE(s.tokens[5].token.has_value());
   EXPECT_TRUE(s.tokens[5].token_sha256.has_value());
+}
+
+TEST(JsonLoaderShapes, PaddedTextParsesInPlaceWithTheSameResults) {
+  for (const std::string& doc :
+       {std::string(
+            R"({"tokens":[{"label":"a","token":"s-1","limitTo":"[get].*"},{"label":"b"}]})"),
+        std::string(R"([{"label":"x","user":"u","ip":"10.0.0.0/8"}])"),
+        std::string("{\"tokens\":[1]}"), std::string("{\"tokens\":[{\"label\":\"a\",}]}"),
+        std::string("[{\"label\":\"a\"}"), std::string(), std::string("{\"tokens\":{}}")}) {
+    SCOPED_TRACE(doc);
+    const auto copied = parse_store_json(doc);
+    const simdjson::padded_string padded(doc);
+    std::string with_room(doc.size() + simdjson::SIMDJSON_PADDING, '\0');
+    with_room.resize(doc.size());
+    std::copy(doc.begin(), doc.end(), with_room.begin());
+    for (const auto& in_place :
+         {parse_padded_store_json(padded),
+          parse_padded_store_json(simdjson::padded_string_view(with_room))}) {
+      ASSERT_EQ(in_place.ok(), copied.ok());
+      if (!copied.ok()) {
+        EXPECT_EQ(in_place.message(), copied.message());
+        continue;
+      }
+      ASSERT_EQ(in_place.value().tokens.size(), copied.value().tokens.size());
+      for (std::size_t i = 0; i < copied.value().tokens.size(); ++i) {
+        EXPECT_EQ(in_place.value().tokens[i].label, copied.value().tokens[i].label);
+        EXPECT_EQ(in_place.value().tokens[i].limit_to, copied.value().tokens[i].limit_to);
+        EXPECT_EQ(in_place.value().tokens[i].load_error, copied.value().tokens[i].load_error);
+      }
+    }
+  }
+  // The size limit holds on this path too.
+  limits small;
+  small.max_store_bytes = 4;
+  const simdjson::padded_string big(std::string("[   ]"));
+  const auto refused = parse_padded_store_json(big, small);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("max_store_bytes"), std::string::npos);
 }
 
 TEST(JsonLoaderShapes, WrongShapeNamesThePosition) {

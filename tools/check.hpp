@@ -187,7 +187,7 @@ inline int run_validate(args& a) {
   if (store_path.empty()) throw usage_error{"validate: --store FILE is required"};
   const limits lim;
   const std::string text = read_file(store_path, lim.max_store_bytes, "max_store_bytes");
-  auto parsed = parse_store_json(text, lim);
+  auto parsed = parse_padded_store_json(simdjson::padded_string_view(text), lim);
   if (!parsed) {
     std::cout << store_path << ": " << parsed.message() << "\n";
     return exit_problems;

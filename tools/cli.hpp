@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include <simdjson.h>
+
 #include "tokenguard/tokenguard.hpp"
 
 namespace tokenguard::cli {
@@ -87,7 +89,9 @@ class args {
   return network.value();
 }
 
-/// Reads a whole file, refusing one over `max_bytes` before reading it.
+/// Reads a whole file, refusing one over `max_bytes` before reading it. The
+/// string keeps simdjson's padding (zeros) past its end, so that a store is
+/// parsed in place (parse_padded_store_json).
 [[nodiscard]] inline std::string read_file(const std::string& path, std::size_t max_bytes,
                                            std::string_view limit_name) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
@@ -98,9 +102,10 @@ class args {
     throw usage_error{"'" + path + "' is " + std::to_string(size) + " bytes, over the limit of " +
                       std::to_string(max_bytes) + " (" + std::string(limit_name) + ")"};
   }
-  std::string data(static_cast<std::size_t>(size), '\0');
+  std::string data(static_cast<std::size_t>(size) + simdjson::SIMDJSON_PADDING, '\0');
   in.seekg(0);
   if (!in.read(data.data(), size)) throw usage_error{"cannot read '" + path + "'"};
+  data.resize(static_cast<std::size_t>(size));  // the capacity, and the zeros, stay
   return data;
 }
 
@@ -113,7 +118,7 @@ struct loaded_store {
 [[nodiscard]] inline loaded_store load_store_file(const std::string& path, usage_store& usage,
                                                   const limits& lim, bool strict) {
   const std::string text = read_file(path, lim.max_store_bytes, "max_store_bytes");
-  auto parsed = parse_store_json(text, lim);
+  auto parsed = parse_padded_store_json(simdjson::padded_string_view(text), lim);
   if (!parsed) throw usage_error{path + ": " + parsed.message()};
   auto compiled = store::compile(parsed.value().tokens, usage, lim, strict);
   if (!compiled) throw usage_error{path + ": " + compiled.message()};

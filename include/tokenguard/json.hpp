@@ -180,17 +180,19 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
 
 }  // namespace detail
 
-/// Parses a store document. Errors say where: a line and column for text that
-/// is not JSON, a path such as `$.tokens[3]` for a wrong shape.
-[[nodiscard]] inline result<parsed_store> parse_store_json(std::string_view json,
-                                                           const limits& lim = limits{}) {
+/// Parses a store document held with simdjson::SIMDJSON_PADDING readable
+/// bytes past its end (a simdjson::padded_string, or a std::string read after
+/// reserve(size + SIMDJSON_PADDING)), in place: parse_store_json without its
+/// copy of the text, a quarter of the parse for a large store.
+[[nodiscard]] inline result<parsed_store> parse_padded_store_json(
+    simdjson::padded_string_view padded, const limits& lim = limits{}) {
+  const std::string_view json = padded;
   if (json.size() > lim.max_store_bytes) {
     return error{"the store is " + std::to_string(json.size()) + " bytes, over the limit of " +
                  std::to_string(lim.max_store_bytes) + " (max_store_bytes)"};
   }
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  const simdjson::padded_string padded(json);
   if (const auto code = parser.parse(padded).get(root); code != simdjson::SUCCESS) {
     std::string what;
     detail::json_locator locator(json);
@@ -257,6 +259,18 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
     ++index;
   }
   return out;
+}
+
+/// Parses a store document. Errors say where: a line and column for text that
+/// is not JSON, a path such as `$.tokens[3]` for a wrong shape.
+[[nodiscard]] inline result<parsed_store> parse_store_json(std::string_view json,
+                                                           const limits& lim = limits{}) {
+  if (json.size() > lim.max_store_bytes) {  // before the copy
+    return error{"the store is " + std::to_string(json.size()) + " bytes, over the limit of " +
+                 std::to_string(lim.max_store_bytes) + " (max_store_bytes)"};
+  }
+  const simdjson::padded_string padded(json);
+  return parse_padded_store_json(padded, lim);
 }
 
 }  // namespace tokenguard

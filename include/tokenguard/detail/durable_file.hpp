@@ -125,6 +125,11 @@ inline bool fsync_retrying(int fd) noexcept {
   return sync_directory(dir);
 }
 
+/// Zeros kept past the end of what read_file_if_exists returns: room for a
+/// JSON parser that reads ahead (simdjson's padding), so that it parses the
+/// text in place instead of copying it.
+inline constexpr std::size_t read_padding = 64;
+
 /// Reads a whole file; nullopt when it does not exist. Refuses a file over
 /// `max_bytes` before reading it.
 [[nodiscard]] inline result<std::optional<std::string>> read_file_if_exists(const std::string& path,
@@ -141,16 +146,17 @@ inline bool fsync_retrying(int fd) noexcept {
     return error{"'" + path + "' is " + std::to_string(info.st_size) +
                  " bytes, over the limit of " + std::to_string(max_bytes) + " (max_store_bytes)"};
   }
-  std::string data(static_cast<std::size_t>(info.st_size), '\0');
+  const auto size = static_cast<std::size_t>(info.st_size);
+  std::string data(size + read_padding, '\0');
   std::size_t got = 0;
-  while (got < data.size()) {
-    const ssize_t n = ::read(fd.get(), data.data() + got, data.size() - got);
+  while (got < size) {
+    const ssize_t n = ::read(fd.get(), data.data() + got, size - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return error{"cannot read '" + path + "': " + errno_text(errno)};
     if (n == 0) break;  // the file shrank under us: what we have is what it holds
     got += static_cast<std::size_t>(n);
   }
-  data.resize(got);
+  data.resize(got);  // the capacity, and the zeros, stay
   return std::optional<std::string>(std::move(data));
 }
 
