@@ -371,6 +371,11 @@ void check_pattern(const std::string& java, pattern_generator& g, tally& t) {
         n = *ref;  // gave up: nothing to compare
       }
       EXPECT_EQ(n, *ref) << "narrow program " << tr.narrow_pattern;
+      if (*ref) {  // a matching text holds every bigram the regex is said to need
+        EXPECT_TRUE(
+            tokenguard::detail::covers(tokenguard::detail::text_bigrams(s), pf.required_bigrams()))
+            << "required bigrams";
+      }
       std::int64_t work = 0;
       const prefilter_verdict v = pf.decide(s, scan_text(s).line_break, work);
       if (v == prefilter_verdict::unknown) {

@@ -6,8 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tokenguard {
 namespace {
@@ -502,6 +506,98 @@ TEST(RulesTooComplex, OnlyWhenNoLinePasses) {
   EXPECT_EQ(eval(clause, req("GET", "/", value)), "too_complex");
   EXPECT_EQ(eval("[get]/\n" + clause, req("GET", "/", value)), "pass");
   EXPECT_EQ(eval("[post]/\n" + clause, req("GET", "/", value)), "too_complex");
+}
+
+// ------------------------------------------------------- the line screen
+
+/// Many lines on one URL prefix (enough for the rule set to screen them by bigrams): every
+/// outcome equals the one computed line by line with the reference regex path.
+TEST(RulesScreen, ManyLinesDecideAsTheirRegexesLineByLine) {
+  std::vector<std::pair<std::string, std::string>> lines;  // method list, URL regex
+  for (int i = 0; i < 12; ++i) {
+    const std::string n = std::to_string(i);
+    lines.emplace_back("post", ".*/rest/api/2/issue/KANBAN" + n + "-1" + n + "/comment.*");
+    lines.emplace_back("get", ".*/rest/api/2/issue/OPS" + n + "-[0-9]{1,4}/worklog");
+    lines.emplace_back("", "(?i).*/REST/api/.*/SCRUM" + n + "-[1-2]/watchers.*");
+    lines.emplace_back("put,delete", "/rest/(api|agile)/[0-9]+/board" + n + "/.*");
+  }
+  lines.emplace_back("", ".*comment/[0-9]+");
+  std::string limit_to;
+  for (const auto& [methods, regex] : lines) {
+    if (!limit_to.empty()) limit_to += "\n";
+    limit_to += (methods.empty() ? "" : "[" + methods + "]") + regex;
+  }
+  auto compiled = rule_set::compile(limit_to);
+  ASSERT_TRUE(compiled.ok()) << compiled.message();
+  std::vector<detail::compiled_regex> reference;
+  for (const auto& line : lines) {
+    auto r = detail::compiled_regex::compile(line.second, false, /*fast_paths=*/false);
+    ASSERT_TRUE(r.ok()) << line.second;
+    reference.push_back(std::move(r).value());
+  }
+  const auto method_ok = [](const std::string& methods, const std::string& method) {
+    if (methods.empty()) return true;
+    std::string lower = method;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::size_t at = 0;
+    while (at <= methods.size()) {
+      const std::size_t comma = std::min(methods.find(',', at), methods.size());
+      if (methods.substr(at, comma - at) == lower) return true;
+      at = comma + 1;
+    }
+    return false;
+  };
+  std::vector<std::string> urls;
+  for (const std::string& host : {std::string(), std::string("https://jira.example.com")}) {
+    for (int i : {0, 3, 7, 11, 12}) {
+      const std::string n = std::to_string(i);
+      for (const std::string& tail : std::vector<std::string>{
+               "/rest/api/2/issue/KANBAN" + n + "-1" + n + "/comment/10042",
+               "/rest/api/2/issue/KANBAN" + n + "-1" + n + "/commen",
+               "/rest/api/2/issue/OPS" + n + "-12/worklog",
+               "/rest/api/2/issue/OPS" + n + "-12/worklogs",
+               "/rest/API/9/x/SCRUM" + n + "-2/WATCHERS", "/rest/api/9/SCRUM" + n + "-3/watchers",
+               "/rest/agile/1/board" + n + "/x", "/rest/agile/x/board" + n + "/",
+               "/rest/api/2/issue/X/comment/77", "/rest/api/2/issue/X/comment/77x", "/", ""}) {
+        urls.push_back(host + tail);
+      }
+    }
+  }
+  int passes = 0;
+  for (const std::string& method :
+       std::vector<std::string>{"GET", "POST", "PUT", "DELETE", "PATCH", "PURGE"}) {
+    for (const std::string& url : urls) {
+      bool expected = false;
+      for (std::size_t i = 0; i < lines.size() && !expected; ++i) {
+        expected = method_ok(lines[i].first, method) &&
+                   reference[i].match(url) == detail::match_result::match;
+      }
+      passes += expected ? 1 : 0;
+      EXPECT_EQ(evaluate(compiled.value(), req(method, url)), expected ? "pass" : "mismatch")
+          << method << " " << url;
+    }
+  }
+  EXPECT_GT(passes, 50);  // both outcomes are exercised
+}
+
+TEST(RulesScreen, AScreenedLineStillSpendsAndRespectsTheBudget) {
+  // Lines the screen rules out give up like the regex would once the budget is spent.
+  std::string limit_to;
+  for (int i = 0; i < 10; ++i) limit_to += ".*/only-" + std::to_string(i) + "/here.*\n";
+  auto compiled = rule_set::compile(limit_to);
+  ASSERT_TRUE(compiled.ok()) << compiled.message();
+  const probe p = req("GET", "/elsewhere");
+  const detail::rule_subject subject{
+      p.method, detail::method_bit(p.method), p.url, p.query, p.body, p.max_body_bytes};
+  detail::rule_context spent(subject, /*budget_units=*/0);
+  EXPECT_EQ(compiled.value().evaluate(spent), rules_outcome::too_complex);
+  detail::rule_context ample(subject);
+  EXPECT_EQ(compiled.value().evaluate(ample), rules_outcome::mismatch);
+  const probe q = req("GET", "/x/only-7/here/y");
+  const detail::rule_subject hit{
+      q.method, detail::method_bit(q.method), q.url, q.query, q.body, q.max_body_bytes};
+  detail::rule_context fresh(hit);
+  EXPECT_EQ(compiled.value().evaluate(fresh), rules_outcome::pass);
 }
 
 // ------------------------------------------------------------------- errors

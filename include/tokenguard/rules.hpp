@@ -85,6 +85,14 @@ class rule_context {
   [[nodiscard]] json_body& body() noexcept { return body_; }
   [[nodiscard]] match_budget& budget() noexcept { return budget_; }
   [[nodiscard]] const text_facts& url_facts() const noexcept { return url_facts_; }
+  /// The URL's bigrams, computed on first use (only rule sets with screened lines ask).
+  [[nodiscard]] const bigram_mask& url_bigrams() noexcept {
+    if (!url_bigrams_ready_) {
+      url_bigrams_ = text_bigrams(subject_.url);
+      url_bigrams_ready_ = true;
+    }
+    return url_bigrams_;
+  }
 
   /// What one JsonData lookup is charged: it walks object members and array elements, and
   /// each member has a ':' and each further member or element a ',' (strings may hold more:
@@ -114,6 +122,8 @@ class rule_context {
   json_body body_;
   match_budget budget_;
   text_facts url_facts_;
+  bigram_mask url_bigrams_{};
+  bool url_bigrams_ready_ = false;
   std::int64_t json_units_ = -1;
   bool query_checked_ = false;
   bool query_ok_ = false;
@@ -212,16 +222,35 @@ class rule_set {
       out.lines_.push_back(std::move(compiled).value());
     });
     if (failure) return std::move(*failure);
+    out.screens_.reserve(out.lines_.size());
+    std::size_t screened = 0;
+    for (const line& l : out.lines_) {
+      screen sc;
+      sc.any_method = l.any_method;
+      sc.method_mask = l.method_mask;
+      if (l.url) {
+        sc.url_needs = l.url->required_bigrams();
+        sc.url_screened = sc.url_needs != detail::bigram_mask{};
+      }
+      out.screens_.push_back(sc);
+      if (sc.url_screened) ++screened;
+    }
+    out.screen_urls_ = screened >= min_screened_lines;
     return out;
   }
 
   [[nodiscard]] bool unrestricted() const noexcept { return lines_.empty(); }
 
-  /// Request path, a hint: starts fetching the first lines evaluate() reads.
+  /// Request path, a hint: starts fetching what evaluate() reads first, the screens, and the
+  /// first lines unless the screen usually rules them out.
   void prefetch() const noexcept {
-    const auto* first = reinterpret_cast<const char*>(lines_.data());
-    const std::size_t bytes = std::min<std::size_t>(lines_.size() * sizeof(line), 256);
-    for (std::size_t at = 0; at < bytes; at += 64) detail::prefetch_for_read(first + at);
+    const auto fetch = [](const void* data, std::size_t bytes) {
+      const auto* first = static_cast<const char*>(data);
+      for (std::size_t at = 0; at < bytes; at += 64) detail::prefetch_for_read(first + at);
+    };
+    fetch(screens_.data(), std::min<std::size_t>(screens_.size() * sizeof(screen), 128));
+    if (!screen_urls_)
+      fetch(lines_.data(), std::min<std::size_t>(lines_.size() * sizeof(line), 256));
   }
   [[nodiscard]] std::span<const line> lines() const noexcept { return lines_; }
 
@@ -229,9 +258,27 @@ class rule_set {
   /// does not pass; if no line passes and one gave up, the outcome says so.
   [[nodiscard]] rules_outcome evaluate(detail::rule_context& ctx) const noexcept {
     if (lines_.empty()) return rules_outcome::pass;
+    const detail::rule_subject& s = ctx.subject();
+    const bool screen_urls = screen_urls_ && ctx.url_facts().ascii;
     bool gave_up = false;
-    for (const line& l : lines_) {
-      switch (evaluate_line(l, ctx)) {
+    for (std::size_t i = 0; i < lines_.size(); ++i) {
+      // The screen first: contiguous, so a line it rules out is never read. Its answers are
+      // the line's: a standard method outside the list, or a URL without a bigram the
+      // line's regex needs, which the regex would reject (after the same budget check).
+      const screen& sc = screens_[i];
+      if (!sc.any_method && s.method_bit != 0 && (sc.method_mask & s.method_bit) == 0) continue;
+      const bool method_passes = sc.any_method || s.method_bit != 0;  // else the line decides
+      if (method_passes && sc.url_screened && screen_urls &&
+          !detail::covers(ctx.url_bigrams(), sc.url_needs)) {
+        detail::match_budget& budget = ctx.budget();
+        if (budget.exhausted()) {
+          gave_up = true;
+          continue;
+        }
+        budget.remaining -= detail::match_call_units;
+        continue;
+      }
+      switch (evaluate_line(lines_[i], ctx)) {
         case detail::match_result::match:
           return rules_outcome::pass;
         case detail::match_result::gave_up:
@@ -469,7 +516,22 @@ class rule_set {
                   std::move(path), std::move(compiled).value()};
   }
 
+  /// What evaluate() reads of a line before the line itself, one per line.
+  struct screen {
+    detail::bigram_mask url_needs{};  ///< bigrams the URL regex needs (url_screened)
+    std::uint16_t method_mask = 0;
+    bool any_method = true;
+    bool url_screened = false;
+  };
+
+  /// The URL's bigrams cost about 50 ns a decision; a line screened out saves 20 ns hot and
+  /// more cold. Below this many lines that can be screened, the screen costs more than it
+  /// saves (measured: 4 lines, 40 ns slower; 32 lines, 300 to 1400 ns faster).
+  static constexpr std::size_t min_screened_lines = 8;
+
   std::vector<line> lines_;
+  std::vector<screen> screens_;
+  bool screen_urls_ = false;
 };
 
 }  // namespace tokenguard

@@ -28,11 +28,52 @@
 #include <string_view>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "tokenguard/detail/regex_ast.hpp"
 
 namespace tokenguard::detail {
 
 enum class prefilter_verdict : std::uint8_t { no_match, match, unknown };
+
+/// A set of byte pairs (bigrams), hashed to 256 bits. A rule set screens each
+/// of its lines with the bigrams its regex needs against those of the URL,
+/// touching neither the line nor its matcher when one is missing: with many
+/// lines on one URL prefix, most lines are decided by four AND-NOTs.
+using bigram_mask = std::array<std::uint64_t, 4>;
+
+[[nodiscard]] constexpr unsigned bigram_bit(unsigned char first, unsigned char second) noexcept {
+  return (first * 31U + second) & 255U;
+}
+
+/// The bigrams of `s`. A byte a bigram, gathered into bits at the end: setting bits one by
+/// one chains every step through the same four words (70 ns for an 80-byte URL, 48 so).
+[[nodiscard]] inline bigram_mask text_bigrams(std::string_view s) noexcept {
+  alignas(16) std::array<unsigned char, 256> seen{};
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (std::size_t i = 1; i < s.size(); ++i) seen[bigram_bit(p[i - 1], p[i])] = 0x80;
+  bigram_mask m{};
+#if defined(__SSE2__)
+  for (std::size_t k = 0; k < 16; ++k) {
+    const __m128i bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(seen.data() + 16 * k));
+    const auto bits = static_cast<std::uint32_t>(_mm_movemask_epi8(bytes));
+    m[k >> 2] |= std::uint64_t{bits} << (16 * (k & 3));
+  }
+#else
+  for (std::size_t k = 0; k < seen.size(); ++k) {
+    m[k >> 6] |= std::uint64_t{static_cast<unsigned>(seen[k] >> 7)} << (k & 63);
+  }
+#endif
+  return m;
+}
+
+/// Whether `have` holds every bigram of `need`.
+[[nodiscard]] inline bool covers(const bigram_mask& have, const bigram_mask& need) noexcept {
+  return ((need[0] & ~have[0]) | (need[1] & ~have[1]) | (need[2] & ~have[2]) |
+          (need[3] & ~have[3])) == 0;
+}
 
 /// What a text looks like to the matchers, computed once per text.
 struct text_facts {
@@ -306,6 +347,37 @@ class prefilter {
 
   /// False when no alternative can reject anything cheaply: then decide() is not worth calling.
   [[nodiscard]] bool active() const noexcept { return active_; }
+
+  /// Bigrams that every ASCII text the regex matches holds: each alternative's segments must
+  /// appear in the text, so every pair of adjacent literal positions in them must; across
+  /// alternatives, those they all need. All zero when nothing is needed, or inactive.
+  [[nodiscard]] bigram_mask required_bigrams() const noexcept {
+    bigram_mask all{};
+    if (!active_ || alternatives_.empty()) return all;
+    all.fill(~std::uint64_t{0});
+    for (const alternative& a : alternatives_) {
+      bigram_mask needed{};
+      for (std::uint32_t k = a.first_segment; k < a.first_segment + a.segments; ++k) {
+        const segment& seg = segments_[k];
+        if (seg.literal_only) {
+          const bigram_mask m =
+              text_bigrams(std::string_view(literals_.data() + seg.literal, seg.anchor_size));
+          for (std::size_t w = 0; w < m.size(); ++w) needed[w] |= m[w];
+          continue;
+        }
+        for (std::uint32_t j = 1; j < seg.size; ++j) {
+          const int first = positions_[seg.first + j - 1].single();
+          const int second = positions_[seg.first + j].single();
+          if (first < 0 || second < 0) continue;
+          const unsigned bit =
+              bigram_bit(static_cast<unsigned char>(first), static_cast<unsigned char>(second));
+          needed[bit >> 6] |= std::uint64_t{1} << (bit & 63);
+        }
+      }
+      for (std::size_t w = 0; w < all.size(); ++w) all[w] &= needed[w];
+    }
+    return all;
+  }
   /// True when decide() never answers `unknown` for a text without line breaks.
   [[nodiscard]] bool exact() const noexcept {
     return active_ && std::all_of(alternatives_.begin(), alternatives_.end(),

@@ -199,6 +199,11 @@ class compiled_regex {
   /// Whether the prefilter decides alone for text of bytes 0x20..0x7E (no engine run).
   [[nodiscard]] bool decided_by_prefilter() const noexcept { return prefilter_.exact(); }
   [[nodiscard]] bool has_prefilter() const noexcept { return prefilter_.active(); }
+  /// Bigrams every ASCII text this regex matches holds (prefilter::required_bigrams), when
+  /// such a text is decided by the prefilter and narrow program; else all zero.
+  [[nodiscard]] bigram_mask required_bigrams() const noexcept {
+    return narrow_ ? prefilter_.required_bigrams() : bigram_mask{};
+  }
 
   /// `text` is valid UTF-8 (callers validate it first). A fresh default budget.
   [[nodiscard]] match_result match(std::string_view text) const noexcept {
