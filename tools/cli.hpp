@@ -5,6 +5,8 @@
 // loading a store. This is the outer edge: errors become messages and exit
 // codes here.
 
+#include <simdjson.h>
+
 #include <charconv>
 #include <cstdint>
 #include <fstream>
@@ -15,8 +17,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <simdjson.h>
 
 #include "tokenguard/tokenguard.hpp"
 
