@@ -92,12 +92,14 @@ for t in "${targets[@]}"; do
   dict=()
   [[ -f "fuzz/dict/$t.dict" ]] && dict=(-dict="fuzz/dict/$t.dict")
   echo "=== fuzz_$t: ${seconds}s (log: $log)"
+  started=$SECONDS
   set +e
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$build/fuzz_$t" "${options[@]}" "${dict[@]}" -artifact_prefix="$dir/findings/" \
     "$dir/corpus" "fuzz/corpus/fuzz_$t" >"$log" 2>&1
   status=$?
   set -e
+  elapsed=$((SECONDS - started))
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   # A slow unit or a timeout under the sanitizers may be their cost (Boost's
@@ -152,8 +154,10 @@ for t in "${targets[@]}"; do
     set -e
     findings=$(find "$dir/findings" -type f | wc -l)
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$revision" "$sanitize" \
-    "$seconds" "${runs:-0}" "${rate:-0}" "$findings" "$status/$asan_status" >>"$dir/runs.tsv"
+  # date, revision, sanitizers, seconds asked, executions, exec/s, findings,
+  # exit status (fuzzing/ASan replay), seconds the fuzzing took (a timeout ends a run early)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$revision" "$sanitize" \
+    "$seconds" "${runs:-0}" "${rate:-0}" "$findings" "$status/$asan_status" "$elapsed" >>"$dir/runs.tsv"
   total_runs=$(awk -F'\t' '{ n += $5 } END { print n + 0 }' "$dir/runs.tsv")
   run_count=$(wc -l <"$dir/runs.tsv")
   line=$(printf '%-14s runs %12s  exec/s %7s  findings %s  exit %s  corpus %6s  slowest %s ms (replay)%s' \
