@@ -241,16 +241,18 @@ class rule_set {
 
   [[nodiscard]] bool unrestricted() const noexcept { return lines_.empty(); }
 
-  /// Request path, a hint: starts fetching what evaluate() reads first, the screens, and the
-  /// first lines unless the screen usually rules them out.
+  /// Request path, a hint: starts fetching what evaluate() reads first, the screens or the
+  /// first lines.
   void prefetch() const noexcept {
     const auto fetch = [](const void* data, std::size_t bytes) {
       const auto* first = static_cast<const char*>(data);
       for (std::size_t at = 0; at < bytes; at += 64) detail::prefetch_for_read(first + at);
     };
-    fetch(screens_.data(), std::min<std::size_t>(screens_.size() * sizeof(screen), 128));
-    if (!screen_urls_)
+    if (screen_urls_) {
+      fetch(screens_.data(), std::min<std::size_t>(screens_.size() * sizeof(screen), 128));
+    } else {
       fetch(lines_.data(), std::min<std::size_t>(lines_.size() * sizeof(line), 256));
+    }
   }
   [[nodiscard]] std::span<const line> lines() const noexcept { return lines_; }
 
@@ -258,8 +260,8 @@ class rule_set {
   /// does not pass; if no line passes and one gave up, the outcome says so.
   [[nodiscard]] rules_outcome evaluate(detail::rule_context& ctx) const noexcept {
     if (lines_.empty()) return rules_outcome::pass;
+    if (!screen_urls_ || !ctx.url_facts().ascii) return evaluate_lines(ctx);
     const detail::rule_subject& s = ctx.subject();
-    const bool screen_urls = screen_urls_ && ctx.url_facts().ascii;
     bool gave_up = false;
     for (std::size_t i = 0; i < lines_.size(); ++i) {
       // The screen first: contiguous, so a line it rules out is never read. Its answers are
@@ -268,8 +270,7 @@ class rule_set {
       const screen& sc = screens_[i];
       if (!sc.any_method && s.method_bit != 0 && (sc.method_mask & s.method_bit) == 0) continue;
       const bool method_passes = sc.any_method || s.method_bit != 0;  // else the line decides
-      if (method_passes && sc.url_screened && screen_urls &&
-          !detail::covers(ctx.url_bigrams(), sc.url_needs)) {
+      if (method_passes && sc.url_screened && !detail::covers(ctx.url_bigrams(), sc.url_needs)) {
         detail::match_budget& budget = ctx.budget();
         if (budget.exhausted()) {
           gave_up = true;
@@ -292,6 +293,24 @@ class rule_set {
   }
 
  private:
+  /// Every line in order, without the screen (sets with few lines to screen: the screens
+  /// would be one more cold read).
+  [[nodiscard]] rules_outcome evaluate_lines(detail::rule_context& ctx) const noexcept {
+    bool gave_up = false;
+    for (const line& l : lines_) {
+      switch (evaluate_line(l, ctx)) {
+        case detail::match_result::match:
+          return rules_outcome::pass;
+        case detail::match_result::gave_up:
+          gave_up = true;
+          break;
+        case detail::match_result::no_match:
+          break;
+      }
+    }
+    return gave_up ? rules_outcome::too_complex : rules_outcome::mismatch;
+  }
+
   static bool method_allowed(const line& l, const detail::rule_subject& s) noexcept {
     if (l.any_method) return true;
     if (s.method_bit != 0) return (l.method_mask & s.method_bit) != 0;
