@@ -183,13 +183,20 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
 /// Parses a store document held with simdjson::SIMDJSON_PADDING readable
 /// bytes past its end (a simdjson::padded_string, or a std::string read after
 /// reserve(size + SIMDJSON_PADDING)), in place: parse_store_json without its
-/// copy of the text, a quarter of the parse for a large store.
+/// copy of the text, a quarter of the parse for a large store. A view with
+/// less room is copied first.
 [[nodiscard]] inline result<parsed_store> parse_padded_store_json(
     simdjson::padded_string_view padded, const limits& lim = limits{}) {
   const std::string_view json = padded;
   if (json.size() > lim.max_store_bytes) {
     return error{"the store is " + std::to_string(json.size()) + " bytes, over the limit of " +
                  std::to_string(lim.max_store_bytes) + " (max_store_bytes)"};
+  }
+  // simdjson trusts a padded view's capacity and reads past the text: a view
+  // without the padding (a std::string that was not read with room) is copied.
+  if (padded.padding() < simdjson::SIMDJSON_PADDING) {
+    const simdjson::padded_string copy(json);
+    return parse_padded_store_json(copy, lim);
   }
   simdjson::dom::parser parser;
   simdjson::dom::element root;
