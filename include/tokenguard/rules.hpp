@@ -260,26 +260,12 @@ class rule_set {
   /// does not pass; if no line passes and one gave up, the outcome says so.
   [[nodiscard]] rules_outcome evaluate(detail::rule_context& ctx) const noexcept {
     if (lines_.empty()) return rules_outcome::pass;
-    if (!screen_urls_ || !ctx.url_facts().ascii) return evaluate_lines(ctx);
-    const detail::rule_subject& s = ctx.subject();
+    // Sets with few lines to screen read their lines directly: the screens would be one
+    // more cold read.
+    const bool screening = screen_urls_ && ctx.url_facts().ascii;
     bool gave_up = false;
     for (std::size_t i = 0; i < lines_.size(); ++i) {
-      // The screen first: contiguous, so a line it rules out is never read. Its answers are
-      // the line's: a standard method outside the list, or a URL without a bigram the
-      // line's regex needs, which the regex would reject (after the same budget check).
-      const screen& sc = screens_[i];
-      if (!sc.any_method && s.method_bit != 0 && (sc.method_mask & s.method_bit) == 0) continue;
-      const bool method_passes = sc.any_method || s.method_bit != 0;  // else the line decides
-      if (method_passes && sc.url_screened && !detail::covers(ctx.url_bigrams(), sc.url_needs)) {
-        detail::match_budget& budget = ctx.budget();
-        if (budget.exhausted()) {
-          gave_up = true;
-          continue;
-        }
-        budget.remaining -= detail::match_call_units;
-        continue;
-      }
-      switch (evaluate_line(lines_[i], ctx)) {
+      switch (screening ? screen_then_evaluate(i, ctx) : evaluate_line(lines_[i], ctx)) {
         case detail::match_result::match:
           return rules_outcome::pass;
         case detail::match_result::gave_up:
@@ -293,22 +279,24 @@ class rule_set {
   }
 
  private:
-  /// Every line in order, without the screen (sets with few lines to screen: the screens
-  /// would be one more cold read).
-  [[nodiscard]] rules_outcome evaluate_lines(detail::rule_context& ctx) const noexcept {
-    bool gave_up = false;
-    for (const line& l : lines_) {
-      switch (evaluate_line(l, ctx)) {
-        case detail::match_result::match:
-          return rules_outcome::pass;
-        case detail::match_result::gave_up:
-          gave_up = true;
-          break;
-        case detail::match_result::no_match:
-          break;
-      }
+  /// Line i, screen first: contiguous, so a line it rules out is never read. Its answers are
+  /// the line's: a standard method outside the list, or a URL without a bigram the line's
+  /// regex needs, which the regex would reject (after the same budget check and charge).
+  detail::match_result screen_then_evaluate(std::size_t i,
+                                            detail::rule_context& ctx) const noexcept {
+    const detail::rule_subject& s = ctx.subject();
+    const screen& sc = screens_[i];
+    if (!sc.any_method && s.method_bit != 0 && (sc.method_mask & s.method_bit) == 0) {
+      return detail::match_result::no_match;
     }
-    return gave_up ? rules_outcome::too_complex : rules_outcome::mismatch;
+    const bool method_passes = sc.any_method || s.method_bit != 0;  // else the line decides
+    if (method_passes && sc.url_screened && !detail::covers(ctx.url_bigrams(), sc.url_needs)) {
+      detail::match_budget& budget = ctx.budget();
+      if (budget.exhausted()) return detail::match_result::gave_up;
+      budget.remaining -= detail::match_call_units;
+      return detail::match_result::no_match;
+    }
+    return evaluate_line(lines_[i], ctx);
   }
 
   static bool method_allowed(const line& l, const detail::rule_subject& s) noexcept {
