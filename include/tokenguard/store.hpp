@@ -17,12 +17,14 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "tokenguard/address.hpp"
 #include "tokenguard/detail/prefetch.hpp"
 #include "tokenguard/detail/sha256.hpp"
+#include "tokenguard/detail/stable_strings.hpp"
 #include "tokenguard/limits.hpp"
 #include "tokenguard/result.hpp"
 #include "tokenguard/rules.hpp"
@@ -181,9 +183,13 @@ class store {
 
 namespace detail {
 
-/// Usage key for a token without an id: its digest, so counts survive reloads.
-[[nodiscard]] inline std::string usage_key(const token_record& r, const sha256_digest& d) {
-  return r.id.empty() ? "sha256:" + to_hex(d) : r.id;
+/// The usage key of a token: its id; for a token without one, its digest, so
+/// that counts survive reloads (written into `buffer`).
+[[nodiscard]] inline std::string_view usage_key(const token_record& r, const sha256_digest& d,
+                                                std::string& buffer) {
+  if (!r.id.empty()) return r.id;
+  buffer = "sha256:" + to_hex(d);
+  return buffer;
 }
 
 }  // namespace detail
@@ -200,8 +206,12 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
   std::vector<detail::sha256_digest> digests(records.size());
 
   // Distinct texts compile once: stores often repeat the same limitTo and ip.
-  std::unordered_map<std::string_view, std::pair<std::uint32_t, std::string>> rule_cache;
-  std::unordered_map<std::string_view, std::pair<std::uint32_t, std::string>> ip_cache;
+  boost::unordered_flat_map<std::string_view, std::pair<std::uint32_t, std::string>,
+                             detail::text_hash>
+      rule_cache;
+  boost::unordered_flat_map<std::string_view, std::pair<std::uint32_t, std::string>,
+                             detail::text_hash>
+      ip_cache;
   std::vector<std::uint32_t> rule_of(records.size(), none);
   std::vector<std::uint32_t> ips_of(records.size(), none);
 
@@ -340,7 +350,7 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
     for (std::size_t i = 0; i < records.size(); ++i) {
       if (!problem[i].empty() || records[i].id.empty()) continue;
       const std::string_view id = records[i].id;
-      const std::size_t j = first_holder(i, std::hash<std::string_view>{}(id),
+      const std::size_t j = first_holder(i, detail::text_hash{}(id),
                                          [&](std::size_t k) { return records[k].id == id; });
       if (j == i) continue;
       problem[i] = "its id is also the id of token '" + records[j].label + "'";
@@ -380,6 +390,7 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
   out->arena_.reserve(arena_bytes);
   usage.reserve(loaded);
   std::size_t next_problem = 0;
+  std::string key_buffer;
   // Each insertion is a cache miss at a random slot: fetch a few ahead.
   constexpr std::size_t lookahead = 8;
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -391,7 +402,7 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
       continue;
     }
     const token_record& r = records[i];
-    const auto slot = usage.bind(detail::usage_key(r, digests[i]), r.counter);
+    const auto slot = usage.bind(detail::usage_key(r, digests[i], key_buffer), r.counter);
     if (!slot) return error{"the usage store has no room for another token"};
     std::size_t at = home_slot(digests[i], slots);
     while (out->table_[at].record != none) at = at + 1 == slots ? 0 : at + 1;

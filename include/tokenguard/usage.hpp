@@ -16,11 +16,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "tokenguard/address.hpp"
 #include "tokenguard/detail/prefetch.hpp"
+#include "tokenguard/detail/stable_strings.hpp"
 
 namespace tokenguard {
 
@@ -114,7 +116,7 @@ class local_usage final : public usage_store {
     ++next_;
     const auto slot = static_cast<usage_slot>(index);
     at(slot).count.store(initial);
-    ids_.emplace(std::string(token_id), slot);
+    ids_.emplace(id_text_.keep(token_id), slot);
     return slot;
   }
 
@@ -193,14 +195,12 @@ class local_usage final : public usage_store {
 
   std::unique_ptr<std::atomic<chunk*>[]> chunks_;
   mutable std::mutex bind_mutex_;
-  /// Looked up by string_view, without a temporary string.
-  struct id_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view id) const noexcept {
-      return std::hash<std::string_view>{}(id);
-    }
-  };
-  std::unordered_map<std::string, usage_slot, id_hash, std::equal_to<>> ids_;
+  /// Open addressing over views of ids kept in id_text_: no allocation per
+  /// id, and a lookup touches one group of the table instead of a bucket, a
+  /// node and a heap string (the node-based map was the largest single cost
+  /// of loading a million tokens).
+  boost::unordered_flat_map<std::string_view, usage_slot, detail::text_hash> ids_;
+  detail::stable_strings id_text_;
   std::size_t next_ = 0;
 };
 
