@@ -119,7 +119,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                  query,
                                                  body,
                                                  lim.max_body_bytes};
-  tokenguard::detail::rule_context ctx(subject);
+  constexpr std::int64_t budget_units = tokenguard::detail::default_match_budget_units;
+  tokenguard::detail::rule_context ctx(subject, budget_units);
   const auto started = std::chrono::steady_clock::now();
   const auto once = rules.evaluate(ctx);
   ++stats.evaluations;
@@ -127,12 +128,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::max(stats.slowest_evaluation_ms,
                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
                    .count());
+  // Again on the same context, whose parsed query and body are now cached:
+  // the same outcome for the same charge. The budget is per decision, so it
+  // starts over (a first evaluation that spent most of it would otherwise
+  // make the second give up).
+  const std::int64_t spent_once = budget_units - ctx.budget().remaining;
+  ctx.budget() = tokenguard::detail::match_budget{budget_units};
   const auto twice = rules.evaluate(ctx);
+  const std::int64_t spent_twice = budget_units - ctx.budget().remaining;
   tokenguard::detail::rule_context fresh(subject);
   const auto fresh_once = rules.evaluate(fresh);
   const tokenguard::rule_set& other_set = second.value();
   tokenguard::detail::rule_context other_ctx(subject);
   const auto other = other_set.evaluate(other_ctx);
+  TOKENGUARD_FUZZ_CHECK(spent_once == spent_twice,
+                        "limitTo " + show(limit_to) + " on " + show(method) + " " +
+                            show(canonical.subject) + ": the same evaluation charged " +
+                            std::to_string(spent_once) + " then " + std::to_string(spent_twice) +
+                            " budget units");
   TOKENGUARD_FUZZ_CHECK(once == twice && once == fresh_once && once == other,
                         "limitTo " + show(limit_to) + " on " + show(method) + " " +
                             show(canonical.subject) + " query " + show(query) + " body " +
