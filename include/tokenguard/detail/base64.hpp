@@ -127,7 +127,7 @@ namespace base64_impl {
                    _mm_srli_epi32(pairs, 16));
   alignas(16) std::uint32_t lanes[4];
   _mm_store_si128(reinterpret_cast<__m128i*>(lanes), quads);
-  for (int j = 0; j < 4; ++j) {
+  for (std::size_t j = 0; j < 4; ++j) {
     // The lane's three bytes, most significant first, then one spare byte.
     const std::uint32_t q = lanes[j];
     const char bytes[4] = {static_cast<char>(q >> 16), static_cast<char>(q >> 8),
