@@ -128,28 +128,39 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::max(stats.slowest_evaluation_ms,
                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
                    .count());
-  // Again on the same context, whose parsed query and body are now cached:
-  // the same outcome for the same charge. The budget is per decision, so it
-  // starts over (a first evaluation that spent most of it would otherwise
-  // make the second give up).
   const std::int64_t spent_once = budget_units - ctx.budget().remaining;
+  // Again on the same context, whose parsed query and body are now cached, so
+  // that the second evaluation may cost less, never more. The budget is per
+  // decision, so it starts over (a first evaluation that spent most of it
+  // would otherwise make the second give up).
   ctx.budget() = tokenguard::detail::match_budget{budget_units};
   const auto twice = rules.evaluate(ctx);
   const std::int64_t spent_twice = budget_units - ctx.budget().remaining;
-  tokenguard::detail::rule_context fresh(subject);
+  // On fresh contexts, with this set and with the same text compiled again:
+  // the same outcome for the same charge, whatever this thread evaluated
+  // before (the engine's per-thread state must not leak into a decision).
+  tokenguard::detail::rule_context fresh(subject, budget_units);
   const auto fresh_once = rules.evaluate(fresh);
+  const std::int64_t spent_fresh = budget_units - fresh.budget().remaining;
   const tokenguard::rule_set& other_set = second.value();
-  tokenguard::detail::rule_context other_ctx(subject);
+  tokenguard::detail::rule_context other_ctx(subject, budget_units);
   const auto other = other_set.evaluate(other_ctx);
-  TOKENGUARD_FUZZ_CHECK(spent_once == spent_twice,
-                        "limitTo " + show(limit_to) + " on " + show(method) + " " +
-                            show(canonical.subject) + ": the same evaluation charged " +
-                            std::to_string(spent_once) + " then " + std::to_string(spent_twice) +
-                            " budget units");
-  TOKENGUARD_FUZZ_CHECK(once == twice && once == fresh_once && once == other,
-                        "limitTo " + show(limit_to) + " on " + show(method) + " " +
-                            show(canonical.subject) + " query " + show(query) + " body " +
-                            show(body) + ": " + name(once) + ", " + name(twice) + ", fresh " +
+  const std::int64_t spent_other = budget_units - other_ctx.budget().remaining;
+  const std::string request = "limitTo " + show(limit_to) + " on " + show(method) + " " +
+                              show(canonical.subject) + " query " + show(query) + " body " +
+                              show(body);
+  TOKENGUARD_FUZZ_CHECK(spent_fresh == spent_once && spent_other == spent_once,
+                        request + ": charged " + std::to_string(spent_once) + ", fresh " +
+                            std::to_string(spent_fresh) + ", recompiled " +
+                            std::to_string(spent_other) + " budget units");
+  TOKENGUARD_FUZZ_CHECK(spent_twice <= spent_once,
+                        request + ": charged " + std::to_string(spent_once) + " then " +
+                            std::to_string(spent_twice) + " with the cached facts");
+  // A first evaluation that gave up may finish the second time, on the cached facts.
+  const bool twice_agrees =
+      twice == once || (once == tokenguard::rules_outcome::too_complex && spent_twice < spent_once);
+  TOKENGUARD_FUZZ_CHECK(twice_agrees && once == fresh_once && once == other,
+                        request + ": " + name(once) + ", " + name(twice) + ", fresh " +
                             name(fresh_once) + ", recompiled " + name(other));
   return 0;
 }

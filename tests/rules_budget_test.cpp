@@ -357,3 +357,29 @@ TEST(RulesBudget, LookbehindWithManyAlternativesIsRefusedQuickly) {
 }
 
 }  // namespace
+
+// A match's charge depends on its subject and rule only, not on what the
+// thread matched before: the engine's results object is reused per thread,
+// and Boost sizes it by copying positions (which count), as many as its
+// previous size and capacity called for (found by fuzz_rules: "()+y" on "/y"
+// cost 81 units after "/??" had matched "/", 75 otherwise). At the edge of
+// the budget that would make one decision depend on the request before it.
+TEST(RulesBudget, AChargeDoesNotDependOnTheMatchBeforeIt) {
+  using tokenguard::detail::compiled_regex;
+  using tokenguard::detail::match_budget;
+  const auto charge = [](const compiled_regex& re, std::string_view text) {
+    match_budget budget(1'000'000);
+    (void)re.match(text, tokenguard::detail::scan_text(text), budget);
+    return 1'000'000 - budget.remaining;
+  };
+  const auto few_groups = compiled_regex::compile("/??", false);
+  const auto more_groups = compiled_regex::compile("()+y", false);
+  const auto many_groups = compiled_regex::compile("(a)?(b)?(c)?(d)?/y", false);
+  ASSERT_TRUE(few_groups && more_groups && many_groups);
+  (void)charge(more_groups.value(), "/y");
+  const std::int64_t steady = charge(more_groups.value(), "/y");
+  (void)charge(few_groups.value(), "/");
+  EXPECT_EQ(charge(more_groups.value(), "/y"), steady) << "after a match with fewer groups";
+  (void)charge(many_groups.value(), "/y");
+  EXPECT_EQ(charge(more_groups.value(), "/y"), steady) << "after a match with more groups";
+}

@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -260,6 +261,12 @@ class compiled_regex {
     const std::int64_t granted = ops;
     match_result r = match_result::gave_up;
     try {
+      // The results object is the thread's, reused. Boost sizes it by copying positions,
+      // which count, and how many copies depends on its previous size: sized here first,
+      // outside the count, a match costs the same whatever this thread matched before.
+      std::int64_t uncounted = std::numeric_limits<std::int64_t>::max();
+      results.set_size(1 + re.mark_count(), budget_iterator<CharT>(begin, &uncounted),
+                       budget_iterator<CharT>(end, &uncounted));
       r = boost::regex_match(budget_iterator<CharT>(begin, &ops), budget_iterator<CharT>(end, &ops),
                              results, re)
               ? match_result::match
