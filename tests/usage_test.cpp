@@ -1,6 +1,8 @@
 // local_usage (the in-process usage_store) and the append-only string storage
 // its id index keys on.
 
+#include "tokenguard/usage.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "tokenguard/detail/stable_strings.hpp"
-#include "tokenguard/usage.hpp"
 
 namespace tokenguard {
 namespace {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -18,8 +19,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "tokenguard/address.hpp"
 #include "tokenguard/detail/prefetch.hpp"
@@ -207,10 +206,10 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
 
   // Distinct texts compile once: stores often repeat the same limitTo and ip.
   boost::unordered_flat_map<std::string_view, std::pair<std::uint32_t, std::string>,
-                             detail::text_hash>
+                            detail::text_hash>
       rule_cache;
   boost::unordered_flat_map<std::string_view, std::pair<std::uint32_t, std::string>,
-                             detail::text_hash>
+                            detail::text_hash>
       ip_cache;
   std::vector<std::uint32_t> rule_of(records.size(), none);
   std::vector<std::uint32_t> ips_of(records.size(), none);

@@ -112,12 +112,12 @@ namespace base64_impl {
   const __m128i valid =
       _mm_or_si128(_mm_or_si128(_mm_or_si128(upper, lower), _mm_or_si128(digit, plus)), slash);
   // Per-lane offsets mod 256: 'A' -> 0, 'a' -> 26, '0' -> 52, '+' -> 62, '/' -> 63.
-  const __m128i offset = _mm_or_si128(
-      _mm_or_si128(_mm_and_si128(upper, _mm_set1_epi8(-65)),
-                   _mm_and_si128(lower, _mm_set1_epi8(-71))),
-      _mm_or_si128(_mm_or_si128(_mm_and_si128(digit, _mm_set1_epi8(4)),
-                                _mm_and_si128(plus, _mm_set1_epi8(19))),
-                   _mm_and_si128(slash, _mm_set1_epi8(16))));
+  const __m128i offset =
+      _mm_or_si128(_mm_or_si128(_mm_and_si128(upper, _mm_set1_epi8(-65)),
+                                _mm_and_si128(lower, _mm_set1_epi8(-71))),
+                   _mm_or_si128(_mm_or_si128(_mm_and_si128(digit, _mm_set1_epi8(4)),
+                                             _mm_and_si128(plus, _mm_set1_epi8(19))),
+                                _mm_and_si128(slash, _mm_set1_epi8(16))));
   const __m128i v = _mm_and_si128(_mm_add_epi8(x, offset), _mm_set1_epi8(0x3f));
   // 6-bit lanes -> 12-bit values in 16-bit lanes -> 24-bit values in 32-bit lanes.
   const __m128i pairs = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(v, _mm_set1_epi16(0x00ff)), 6),
