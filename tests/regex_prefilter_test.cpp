@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/regex.hpp>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -136,6 +137,51 @@ TEST(RegexPrefilter, LimitsKeepItSmall) {
   auto c = compiled_regex::compile("(?:foo|bar)*", false);
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c.value().has_prefilter());
+}
+
+TEST(RegexPrefilter, CandidatesAreCheckedAroundTheirAnchor) {
+  // The anchor `-abc-` is found first; the classes before and after it decide each
+  // candidate, and a failed candidate moves the search on.
+  const char* java = ".*[xy]-abc-[0-9]z.*";
+  EXPECT_EQ(verdict(java, "x-abc-1z"), prefilter_verdict::match);
+  EXPECT_EQ(verdict(java, "q-abc-1z"), prefilter_verdict::no_match);        // fails before
+  EXPECT_EQ(verdict(java, "x-abc-qz"), prefilter_verdict::no_match);        // fails after
+  EXPECT_EQ(verdict(java, "x-abc-1q"), prefilter_verdict::no_match);        // fails at the end
+  EXPECT_EQ(verdict(java, "q-abc-1z/y-abc-2z"), prefilter_verdict::match);  // a later one
+  EXPECT_EQ(verdict(java, "q-abc-1zy-abc-qz"), prefilter_verdict::no_match);
+  for (const char* text : {"x-abc-1z", "q-abc-1z", "x-abc-qz", "q-abc-1z/y-abc-2z", "-abc-"}) {
+    expect_same(java, text);
+  }
+}
+
+TEST(RegexPrefilter, EveryAsciiByteMovesTheSearch) {
+  // The Horspool table holds the 128 ASCII bytes: a text with each of them (but the line
+  // breaks, which `.*` leaves to the engine) around and inside the literal.
+  std::string text;
+  for (int c = 1; c < 0x80; ++c) {
+    if (c != '\n' && c != '\r') text += static_cast<char>(c);
+  }
+  for (const char* java : {".*/comment.*", ".*\\x{7F}\\x{1}.*", ".*~\\x{7F}.*", ".*!\"#.*"}) {
+    expect_same(java, text);
+    expect_same(java, text + text);
+    expect_same(java, std::string(text.rbegin(), text.rend()));
+  }
+  EXPECT_EQ(verdict(".*~\\x{7F}.*", text), prefilter_verdict::match);
+  EXPECT_EQ(verdict(".*\\x{7F}~.*", text), prefilter_verdict::no_match);
+}
+
+TEST(RegexPrefilter, ACopyOwnsItsTables) {
+  // The tables live in one block that each copy owns: the copy works after the original
+  // is gone.
+  std::unique_ptr<compiled_regex> copy;
+  {
+    auto original = compiled_regex::compile(".*/rest/api/[0-9]/issue/.*", false);
+    ASSERT_TRUE(original.ok());
+    copy = std::make_unique<compiled_regex>(original.value());
+  }
+  EXPECT_TRUE(copy->decided_by_prefilter());
+  EXPECT_EQ(copy->match("/rest/api/2/issue/1"), match_result::match);
+  EXPECT_EQ(copy->match("/rest/api/x/issue/1"), match_result::no_match);
 }
 
 TEST(RegexPrefilter, NonAsciiTextGoesToTheWideProgram) {

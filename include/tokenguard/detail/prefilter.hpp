@@ -24,6 +24,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <new>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -326,22 +328,17 @@ class prefilter {
     } else {
       branches.push_back(root);
     }
+    parts p;
     bool useful = false;
     for (const std::uint32_t b : branches) {
       flat f;
       flattener(ast).run(b, true, f);
       if (f.end_anchor_mark < f.items.size()) f.exact = false;
-      useful = out.add_alternative(f) || useful;
+      useful = add_alternative(p, f) || useful;
     }
-    if (out.positions_.size() + out.literals_.size() > max_total_positions) return prefilter{};
+    if (p.positions.size() + p.literals.size() > max_total_positions) return prefilter{};
+    out.freeze(p);
     out.active_ = useful;
-    // Kept for the life of the rule set, shared by every token that has it.
-    out.positions_.shrink_to_fit();
-    out.segments_.shrink_to_fit();
-    out.alternatives_.shrink_to_fit();
-    out.tables_.shrink_to_fit();
-    out.skips_.shrink_to_fit();
-    out.literals_.shrink_to_fit();
     return out;
   }
 
@@ -353,21 +350,21 @@ class prefilter {
   /// alternatives, those they all need. All zero when nothing is needed, or inactive.
   [[nodiscard]] bigram_mask required_bigrams() const noexcept {
     bigram_mask all{};
-    if (!active_ || alternatives_.empty()) return all;
+    if (!active_ || alternative_count_ == 0) return all;
     all.fill(~std::uint64_t{0});
-    for (const alternative& a : alternatives_) {
+    for (const alternative& a : alternatives()) {
       bigram_mask needed{};
       for (std::uint32_t k = a.first_segment; k < a.first_segment + a.segments; ++k) {
-        const segment& seg = segments_[k];
+        const segment& seg = segments()[k];
         if (seg.literal_only) {
           const bigram_mask m =
-              text_bigrams(std::string_view(literals_.data() + seg.literal, seg.anchor_size));
+              text_bigrams(std::string_view(literals() + seg.literal, seg.anchor_size));
           for (std::size_t w = 0; w < m.size(); ++w) needed[w] |= m[w];
           continue;
         }
         for (std::uint32_t j = 1; j < seg.size; ++j) {
-          const int first = positions_[seg.first + j - 1].single();
-          const int second = positions_[seg.first + j].single();
+          const int first = positions()[seg.first + j - 1].single();
+          const int second = positions()[seg.first + j].single();
           if (first < 0 || second < 0) continue;
           const unsigned bit =
               bigram_bit(static_cast<unsigned char>(first), static_cast<unsigned char>(second));
@@ -380,8 +377,9 @@ class prefilter {
   }
   /// True when decide() never answers `unknown` for a text without line breaks.
   [[nodiscard]] bool exact() const noexcept {
-    return active_ && std::all_of(alternatives_.begin(), alternatives_.end(),
-                                  [](const alternative& a) { return a.exact; });
+    const std::span<const alternative> all = alternatives();
+    return active_ &&
+           std::all_of(all.begin(), all.end(), [](const alternative& a) { return a.exact; });
   }
 
   /// `s` is made of bytes < 0x80; `line_break`: it holds '\n' or '\r'. `work` grows by the
@@ -392,8 +390,8 @@ class prefilter {
     prefilter_verdict overall = prefilter_verdict::no_match;
     // Verifying candidates can cost size x candidates; past this, let the engine decide.
     const std::int64_t cap = work + 4 * static_cast<std::int64_t>(s.size()) + 256 +
-                             16 * static_cast<std::int64_t>(alternatives_.size());
-    for (const alternative& a : alternatives_) {
+                             16 * static_cast<std::int64_t>(alternative_count_);
+    for (const alternative& a : alternatives()) {
       const prefilter_verdict v = glob(a, s, work, cap);
       if (v == prefilter_verdict::match) {
         if (a.exact && (!a.dot_gap || !line_break)) return prefilter_verdict::match;
@@ -409,18 +407,19 @@ class prefilter {
   using ascii_set = prefilter_impl::ascii_set;
 
   struct segment {
-    std::uint32_t first = 0;  ///< into positions_
+    std::uint32_t first = 0;  ///< into positions()
     std::uint32_t size = 0;
     std::uint32_t anchor_offset = 0;  ///< the longest run of literal positions in the segment
     std::uint32_t anchor_size = 0;
-    std::uint32_t literal = 0;  ///< into literals_: the anchor's bytes
-    std::int32_t table = -1;    ///< into tables_ (Shift-And), for 2..64 positions not all literal
-    std::int32_t skip = -1;     ///< into skips_ (Horspool), for anchors of 2 bytes or more
+    std::uint32_t literal = 0;  ///< into literals(): the anchor's bytes
+    std::int32_t table = -1;    ///< into tables() (Shift-And), for 2..64 positions not all literal
+    std::int32_t skip = -1;     ///< into skips() (Horspool), for anchors of 2 bytes or more
     bool literal_only = false;  ///< no positions stored: the anchor is the whole segment
   };
   /// Horspool: how far the window may move when its last byte is c (at most 255: moving
-  /// less than the full distance is always safe).
-  using skip_table = std::array<std::uint8_t, 256>;
+  /// less than the full distance is always safe). Texts are ASCII: 128 entries, two cache
+  /// lines.
+  using skip_table = std::array<std::uint8_t, 128>;
   /// Shift-And: bit j of table[c] is set when position j accepts byte c.
   using shift_and_table = std::array<std::uint64_t, 128>;
   struct alternative {
@@ -435,8 +434,18 @@ class prefilter {
     bool impossible = false;  ///< a position no ASCII byte can fill
   };
 
+  /// What build() gathers; freeze() lays it out in one allocation.
+  struct parts {
+    std::vector<alternative> alternatives;
+    std::vector<segment> segments;
+    std::string literals;
+    std::vector<skip_table> skips;
+    std::vector<ascii_set> positions;
+    std::vector<shift_and_table> tables;
+  };
+
   /// Returns whether the alternative can reject anything.
-  bool add_alternative(prefilter_impl::flat& f) {
+  static bool add_alternative(parts& p, prefilter_impl::flat& f) {
     using prefilter_impl::item;
     // Merge gaps; short relaxed minimums become "any" positions so the glob checks them.
     std::vector<item> items;
@@ -462,7 +471,7 @@ class prefilter {
       expanded.push_back(i);
     }
     alternative a;
-    a.first_segment = static_cast<std::uint32_t>(segments_.size());
+    a.first_segment = static_cast<std::uint32_t>(p.segments.size());
     a.exact = f.exact;
     a.min_length = f.min_length();
     bool selective = a.min_length > 0;
@@ -476,55 +485,55 @@ class prefilter {
         continue;
       }
       segment seg;
-      seg.first = static_cast<std::uint32_t>(positions_.size());
+      seg.first = static_cast<std::uint32_t>(p.positions.size());
       while (k < expanded.size() && !expanded[k].gap) {
         const ascii_set& s = expanded[k].set;
         if (s.empty()) a.impossible = true;
         if (s != ascii_set::all()) selective = true;
-        positions_.push_back(s);
+        p.positions.push_back(s);
         ++k;
       }
-      seg.size = static_cast<std::uint32_t>(positions_.size()) - seg.first;
-      find_anchor(seg);
+      seg.size = static_cast<std::uint32_t>(p.positions.size()) - seg.first;
+      find_anchor(p, seg);
       if (seg.size >= 2 && seg.size <= 64 && seg.anchor_size < seg.size) {
         shift_and_table t{};
         for (std::uint32_t j = 0; j < seg.size; ++j) {
           for (unsigned c = 0; c < 128; ++c) {
-            if (positions_[seg.first + j].has(static_cast<unsigned char>(c))) {
+            if (p.positions[seg.first + j].has(static_cast<unsigned char>(c))) {
               t[c] |= std::uint64_t{1} << j;
             }
           }
         }
-        seg.table = static_cast<std::int32_t>(tables_.size());
-        tables_.push_back(t);
+        seg.table = static_cast<std::int32_t>(p.tables.size());
+        p.tables.push_back(t);
       }
       if (seg.size > 0 && seg.anchor_size == seg.size) {
         // All literal: the anchor's bytes say it all, compared with memcmp.
-        positions_.resize(seg.first);
+        p.positions.resize(seg.first);
         seg.literal_only = true;
       }
-      segments_.push_back(seg);
+      p.segments.push_back(seg);
       ++a.segments;
     }
     if (!a.has_gap && a.segments == 0) {  // the empty pattern: a zero-length segment
       segment seg;
-      seg.first = static_cast<std::uint32_t>(positions_.size());
-      segments_.push_back(seg);
+      seg.first = static_cast<std::uint32_t>(p.positions.size());
+      p.segments.push_back(seg);
       a.segments = 1;
     }
     a.anchored_start = expanded.empty() || !expanded.front().gap;
     a.anchored_end = expanded.empty() || !expanded.back().gap;
     if (!a.has_gap) selective = true;  // a length check at least
-    alternatives_.push_back(a);
+    p.alternatives.push_back(a);
     return selective || a.exact;
   }
 
-  void find_anchor(segment& seg) {
+  static void find_anchor(parts& p, segment& seg) {
     std::uint32_t best = 0;
     std::uint32_t best_size = 0;
     std::uint32_t run = 0;
     for (std::uint32_t j = 0; j <= seg.size; ++j) {
-      if (j < seg.size && positions_[seg.first + j].single() >= 0) {
+      if (j < seg.size && p.positions[seg.first + j].single() >= 0) {
         ++run;
         continue;
       }
@@ -536,9 +545,9 @@ class prefilter {
     }
     seg.anchor_offset = best;
     seg.anchor_size = best_size;
-    seg.literal = static_cast<std::uint32_t>(literals_.size());
+    seg.literal = static_cast<std::uint32_t>(p.literals.size());
     for (std::uint32_t j = 0; j < best_size; ++j) {
-      literals_.push_back(static_cast<char>(positions_[seg.first + best + j].single()));
+      p.literals.push_back(static_cast<char>(p.positions[seg.first + best + j].single()));
     }
     if (best_size >= 2) {
       // Precomputed here: glibc's memmem builds its tables on every call, which dominated
@@ -546,11 +555,11 @@ class prefilter {
       skip_table t;
       t.fill(static_cast<std::uint8_t>(std::min<std::uint32_t>(best_size, 255)));
       for (std::uint32_t j = 0; j + 1 < best_size; ++j) {
-        const auto c = static_cast<unsigned char>(literals_[seg.literal + j]);
-        t[c] = static_cast<std::uint8_t>(std::min<std::uint32_t>(best_size - 1 - j, 255));
+        const auto c = static_cast<unsigned char>(p.literals[seg.literal + j]);
+        t[c & 0x7F] = static_cast<std::uint8_t>(std::min<std::uint32_t>(best_size - 1 - j, 255));
       }
-      seg.skip = static_cast<std::int32_t>(skips_.size());
-      skips_.push_back(t);
+      seg.skip = static_cast<std::int32_t>(p.skips.size());
+      p.skips.push_back(t);
     }
   }
 
@@ -559,20 +568,20 @@ class prefilter {
   const char* find_anchor_bytes(const segment& seg, const char* hay, std::size_t n,
                                 std::int64_t& work) const noexcept {
     const std::size_t m = seg.anchor_size;
-    const char* needle = literals_.data() + seg.literal;
+    const char* needle = literals() + seg.literal;
     // Past a few hundred bytes memmem's vector code wins and its set-up cost is amortised.
     if (seg.skip < 0 || m > n || n > 512) {
       work += static_cast<std::int64_t>(n / 32 + 1);
       return search(hay, n, needle, m);
     }
-    const skip_table& shift = skips_[static_cast<std::size_t>(seg.skip)];
+    const skip_table& shift = skips()[static_cast<std::size_t>(seg.skip)];
     const auto last = static_cast<unsigned char>(needle[m - 1]);
     const std::size_t limit = 2 * n + 64;
     std::size_t compared = 0;
     std::size_t attempts = 0;
     std::size_t i = 0;
     while (i + m <= n) {
-      const auto c = static_cast<unsigned char>(hay[i + m - 1]);
+      const auto c = static_cast<unsigned char>(hay[i + m - 1] & 0x7F);  // ASCII already
       ++attempts;
       if (c == last) {
         compared += m;
@@ -595,10 +604,27 @@ class prefilter {
                             std::int64_t& work) const noexcept {
     if (seg.literal_only) {
       work += static_cast<std::int64_t>(seg.size / 16 + 1);
-      return std::memcmp(s.data() + at, literals_.data() + seg.literal, seg.size) == 0;
+      return std::memcmp(s.data() + at, literals() + seg.literal, seg.size) == 0;
     }
-    const ascii_set* p = positions_.data() + seg.first;
+    const ascii_set* p = positions() + seg.first;
     for (std::uint32_t j = 0; j < seg.size; ++j) {
+      ++work;
+      if (!p[j].has(static_cast<unsigned char>(s[at + j]))) return false;
+    }
+    return true;
+  }
+
+  /// verify() for a candidate its anchor found: the anchor's positions, equal to the bytes
+  /// just compared, are not read again (charged the same, so budgets stay as they were).
+  [[nodiscard]] bool verify_around_anchor(const segment& seg, std::string_view s, std::size_t at,
+                                          std::int64_t& work) const noexcept {
+    const ascii_set* p = positions() + seg.first;
+    for (std::uint32_t j = 0; j < seg.anchor_offset; ++j) {
+      ++work;
+      if (!p[j].has(static_cast<unsigned char>(s[at + j]))) return false;
+    }
+    work += seg.anchor_size;
+    for (std::uint32_t j = seg.anchor_offset + seg.anchor_size; j < seg.size; ++j) {
       ++work;
       if (!p[j].has(static_cast<unsigned char>(s[at + j]))) return false;
     }
@@ -622,7 +648,7 @@ class prefilter {
   /// Shift-And over s[from, hi): the leftmost start of the segment. Linear time.
   found shift_and(const segment& seg, std::string_view s, std::size_t from, std::size_t hi,
                   std::size_t& at, std::int64_t& work) const noexcept {
-    const shift_and_table& t = tables_[static_cast<std::size_t>(seg.table)];
+    const shift_and_table& t = tables()[static_cast<std::size_t>(seg.table)];
     const std::uint64_t done = std::uint64_t{1} << (seg.size - 1);
     std::uint64_t d = 0;
     for (std::size_t i = from; i < hi; ++i) {
@@ -663,7 +689,7 @@ class prefilter {
       const char* hit = find_anchor_bytes(seg, base, room, work);
       if (hit == nullptr) return found::no;
       const std::size_t start = static_cast<std::size_t>(hit - s.data()) - seg.anchor_offset;
-      if (seg.anchor_size == seg.size || verify(seg, s, start, work)) {
+      if (seg.anchor_size == seg.size || verify_around_anchor(seg, s, start, work)) {
         at = start;
         return found::yes;
       }
@@ -679,7 +705,7 @@ class prefilter {
     using v = prefilter_verdict;
     const std::size_t n = s.size();
     if (a.impossible || n < a.min_length) return v::no_match;
-    const segment* seg = segments_.data() + a.first_segment;
+    const segment* seg = segments() + a.first_segment;
     if (!a.has_gap) {
       return n == seg[0].size && verify(seg[0], s, 0, work) ? v::match : v::no_match;
     }
@@ -714,13 +740,68 @@ class prefilter {
     return v::match;
   }
 
-  std::vector<ascii_set> positions_;
-  std::vector<segment> segments_;
-  std::vector<alternative> alternatives_;
-  std::vector<shift_and_table> tables_;
-  std::vector<skip_table> skips_;
-  std::string literals_;
+  /// Lays the parts out in one allocation, in the order decide() reads them: a cold decision
+  /// then misses on one block instead of six. Kept for the life of the rule set, shared by
+  /// every token that has it.
+  void freeze(const parts& p) {
+    std::size_t size = 0;
+    const auto place = [&size](std::size_t bytes, std::size_t align) {
+      size = (size + align - 1) / align * align;
+      const std::size_t at = size;
+      size += bytes;
+      return static_cast<std::uint32_t>(at);
+    };
+    const auto bytes = [](const auto& v) { return v.size() * sizeof(v[0]); };
+    alternative_count_ = static_cast<std::uint32_t>(p.alternatives.size());
+    place(bytes(p.alternatives), alignof(alternative));  // at 0
+    segments_at_ = place(bytes(p.segments), alignof(segment));
+    literals_at_ = place(p.literals.size(), 1);
+    skips_at_ = place(bytes(p.skips), alignof(skip_table));
+    positions_at_ = place(bytes(p.positions), alignof(ascii_set));
+    tables_at_ = place(bytes(p.tables), alignof(shift_and_table));
+    storage_.assign(size, std::byte{0});
+    const auto copy = [this](std::uint32_t at, const void* from, std::size_t n) {
+      if (n != 0) std::memcpy(storage_.data() + at, from, n);  // creates the objects (C++20)
+    };
+    copy(0, p.alternatives.data(), bytes(p.alternatives));
+    copy(segments_at_, p.segments.data(), bytes(p.segments));
+    copy(literals_at_, p.literals.data(), p.literals.size());
+    copy(skips_at_, p.skips.data(), bytes(p.skips));
+    copy(positions_at_, p.positions.data(), bytes(p.positions));
+    copy(tables_at_, p.tables.data(), bytes(p.tables));
+  }
+
+  template <class T>
+  [[nodiscard]] const T* section(std::uint32_t at) const noexcept {
+    if (storage_.empty()) return nullptr;
+    return std::launder(reinterpret_cast<const T*>(storage_.data() + at));
+  }
+  [[nodiscard]] std::span<const alternative> alternatives() const noexcept {
+    return {section<alternative>(0), alternative_count_};
+  }
+  [[nodiscard]] const segment* segments() const noexcept { return section<segment>(segments_at_); }
+  [[nodiscard]] const char* literals() const noexcept { return section<char>(literals_at_); }
+  [[nodiscard]] const skip_table* skips() const noexcept { return section<skip_table>(skips_at_); }
+  [[nodiscard]] const ascii_set* positions() const noexcept {
+    return section<ascii_set>(positions_at_);
+  }
+  [[nodiscard]] const shift_and_table* tables() const noexcept {
+    return section<shift_and_table>(tables_at_);
+  }
+
+  // Operator new aligns to at least 16 bytes; every section needs at most 8.
+  static_assert(alignof(shift_and_table) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ &&
+                alignof(ascii_set) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ &&
+                alignof(alternative) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+
   bool active_ = false;
+  std::uint32_t alternative_count_ = 0;
+  std::uint32_t segments_at_ = 0;  // byte offsets into storage_
+  std::uint32_t literals_at_ = 0;
+  std::uint32_t skips_at_ = 0;
+  std::uint32_t positions_at_ = 0;
+  std::uint32_t tables_at_ = 0;
+  std::vector<std::byte> storage_;
 };
 
 }  // namespace tokenguard::detail
