@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -677,6 +678,97 @@ TEST(RulesLimits, OneRegex) {
   EXPECT_TRUE(contains(error, "line 2")) << error;
   error = compile_error("[JsonData::k==" + std::string(1025, 'b') + "]");
   EXPECT_TRUE(contains(error, "max_regex_bytes")) << error;
+}
+
+// ---------------------------------------------------------------- layout
+
+/// The outcome and the matching budget spent, which must not depend on where a rule set's
+/// memory is.
+std::pair<std::string, std::int64_t> evaluate_spending(const rule_set& rules, const probe& p) {
+  const detail::rule_subject subject{
+      p.method, detail::method_bit(p.method), p.url, p.query, p.body, p.max_body_bytes};
+  detail::rule_context ctx(subject);
+  const std::string outcome = outcome_name(rules.evaluate(ctx));
+  return {outcome, detail::default_match_budget_units - ctx.budget().remaining};
+}
+
+// Ten lines with URL literals: the set screens URLs by their bigrams, and mixes standard,
+// non-standard and absent method lists, and a clause.
+constexpr std::string_view ten_lines =
+    "[get]/a/x[0-9]<br>[post]/rest/api/2/issue/A-1/comment<br>[PURGE]/cache/.*<br>"
+    "[purge,get]/both/.*<br>.*/any/.*<br>[put]/rest/.*/x<br>/b/.*[QueryParam::k==v]<br>"
+    "[post]/rest/api/2/issue/B-[0-9]+/c.*<br>[delete].*/d/.*<br>[BREW]/pot/[a-z]+";
+
+std::vector<probe> layout_probes() {
+  std::vector<probe> out;
+  for (const char* method : {"GET", "POST", "PURGE", "purge", "BREW", "DELETE", "PUT", "HEAD"}) {
+    for (const char* url : {"/a/x1", "/rest/api/2/issue/A-1/comment", "/cache/k", "/both/1",
+                            "/x/any/y", "/rest/q/x", "/b/1", "/rest/api/2/issue/B-42/c/d", "/e/d/f",
+                            "/pot/tea", "/nothing", "/rest/api/2/issue/B-x/c"}) {
+      out.push_back(req(method, url, "k=v"));
+      out.push_back(req(method, url, "k=w"));
+    }
+  }
+  return out;
+}
+
+TEST(RulesLayout, CopiesAndMovesDecideAndSpendAlike) {
+  // A rule set keeps its lines' prefilter tables in one block and points at them: a copy
+  // must point at its own, a move may keep them.
+  const std::vector<probe> probes = layout_probes();
+  std::vector<std::pair<std::string, std::int64_t>> expected;
+  std::optional<rule_set> copy;
+  std::optional<rule_set> assigned;
+  {
+    auto original = rule_set::compile(ten_lines);
+    ASSERT_TRUE(original.ok()) << original.message();
+    for (const probe& p : probes) expected.push_back(evaluate_spending(original.value(), p));
+    copy.emplace(original.value());
+    auto other = rule_set::compile("/z");
+    ASSERT_TRUE(other.ok());
+    assigned.emplace(std::move(other).value());
+    *assigned = original.value();
+  }  // the original and its blocks are gone
+  auto moved_from = rule_set::compile(ten_lines);
+  ASSERT_TRUE(moved_from.ok());
+  const rule_set moved(std::move(moved_from).value());
+  std::size_t passes = 0;
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    const probe& p = probes[i];
+    const std::string where = p.method + " " + p.url + "?" + p.query;
+    EXPECT_EQ(evaluate_spending(*copy, p), expected[i]) << where;
+    EXPECT_EQ(evaluate_spending(*assigned, p), expected[i]) << where;
+    EXPECT_EQ(evaluate_spending(moved, p), expected[i]) << where;
+    if (expected[i].first == "pass") ++passes;
+  }
+  EXPECT_GT(passes, 10U);  // the probes exercise both answers
+  EXPECT_LT(passes, probes.size() - 10);
+}
+
+TEST(RulesLayout, AScreenedSetAnswersAsItsLinesAlone) {
+  // A set passes when one of its lines does: each line compiled on its own (a set of one
+  // line, never screened) gives the reference answer.
+  auto set = rule_set::compile(ten_lines);
+  ASSERT_TRUE(set.ok()) << set.message();
+  std::vector<rule_set> alone;
+  for (const auto& l : set.value().lines()) {
+    auto one = rule_set::compile(l.text);
+    ASSERT_TRUE(one.ok()) << l.text << ": " << one.message();
+    alone.push_back(std::move(one).value());
+  }
+  ASSERT_EQ(alone.size(), 10U);
+  for (const probe& p : layout_probes()) {
+    const bool any = std::any_of(alone.begin(), alone.end(),
+                                 [&](const rule_set& r) { return evaluate(r, p) == "pass"; });
+    EXPECT_EQ(evaluate(set.value(), p), any ? "pass" : "mismatch")
+        << p.method << " " << p.url << "?" << p.query;
+  }
+  EXPECT_EQ(evaluate(set.value(), req("PURGE", "/cache/k")), "pass");
+  EXPECT_EQ(evaluate(set.value(), req("purge", "/both/1")), "pass");
+  EXPECT_EQ(evaluate(set.value(), req("BREW", "/cache/k")), "mismatch");
+  EXPECT_EQ(evaluate(set.value(), req("BREW", "/x/any/y")), "pass");
+  EXPECT_EQ(evaluate(set.value(), req("HEAD", "/b/1", "k=v")), "pass");
+  EXPECT_EQ(evaluate(set.value(), req("HEAD", "/b/1", "k=w")), "mismatch");
 }
 
 }  // namespace

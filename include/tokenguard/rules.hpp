@@ -189,14 +189,28 @@ class rule_set {
   };
 
   struct line {
-    std::size_t number = 0;  ///< 1-based position in the limitTo text
-    std::string text;        ///< the trimmed line, as written
-    bool any_method = true;  ///< no method list
-    std::uint16_t method_mask = 0;
-    std::vector<std::string> other_methods;     ///< upper-cased non-standard names
     std::optional<detail::compiled_regex> url;  ///< none: any URL
+    std::size_t number = 0;                     ///< 1-based position in the limitTo text
+    std::string text;                           ///< the trimmed line, as written
+    bool any_method = true;                     ///< no method list
+    std::uint16_t method_mask = 0;
+    std::vector<std::string> other_methods;  ///< upper-cased non-standard names
     std::vector<clause> clauses;
   };
+
+  rule_set() = default;
+  // heads_ and the lines' prefilters point into lines_' and tables_' buffers, which move.
+  rule_set(rule_set&&) noexcept = default;
+  rule_set& operator=(rule_set&&) noexcept = default;
+  rule_set(const rule_set& other)  // the lines' prefilter blocks are copied, then gathered
+      : lines_(other.lines_), url_needs_(other.url_needs_), screen_urls_(other.screen_urls_) {
+    index_lines();
+  }
+  rule_set& operator=(const rule_set& other) {
+    if (this != &other) *this = rule_set(other);
+    return *this;
+  }
+  ~rule_set() = default;
 
   /// Compiles limitTo text. Errors name the line number and the reason.
   [[nodiscard]] static result<rule_set> compile(std::string_view limit_to,
@@ -222,50 +236,86 @@ class rule_set {
       out.lines_.push_back(std::move(compiled).value());
     });
     if (failure) return std::move(*failure);
-    out.screens_.reserve(out.lines_.size());
+    out.url_needs_.reserve(out.lines_.size());
     std::size_t screened = 0;
     for (const line& l : out.lines_) {
-      screen sc;
-      sc.any_method = l.any_method;
-      sc.method_mask = l.method_mask;
-      if (l.url) {
-        sc.url_needs = l.url->required_bigrams();
-        sc.url_screened = sc.url_needs != detail::bigram_mask{};
-      }
-      out.screens_.push_back(sc);
-      if (sc.url_screened) ++screened;
+      out.url_needs_.push_back(l.url ? l.url->required_bigrams() : detail::bigram_mask{});
+      if (out.url_needs_.back() != detail::bigram_mask{}) ++screened;
     }
     out.screen_urls_ = screened >= min_screened_lines;
+    out.index_lines();
     return out;
   }
 
   [[nodiscard]] bool unrestricted() const noexcept { return lines_.empty(); }
 
-  /// Request path, a hint: starts fetching what evaluate() reads first, the screens or the
-  /// first lines.
-  void prefetch() const noexcept {
+  /// Where evaluate() reads, for prefetch(): a store keeps it beside each rule set, so that
+  /// the hint does not wait for the rule set itself.
+  struct hot_memory {
+    const void* heads = nullptr;
+    std::size_t head_bytes = 0;
+    const void* tables = nullptr;
+    std::size_t table_bytes = 0;
+  };
+  [[nodiscard]] hot_memory hot() const noexcept {
+    return {heads_.data(), heads_.size() * sizeof(head), tables_.data(), tables_.size()};
+  }
+  /// Request path, a hint: starts fetching the rule set, its line heads and the first of its
+  /// prefilter tables.
+  static void prefetch(const rule_set* set, const hot_memory& hot) noexcept {
+    detail::prefetch_for_read(set);
     const auto fetch = [](const void* data, std::size_t bytes) {
       const auto* first = static_cast<const char*>(data);
       for (std::size_t at = 0; at < bytes; at += 64) detail::prefetch_for_read(first + at);
     };
-    if (screen_urls_) {
-      fetch(screens_.data(), std::min<std::size_t>(screens_.size() * sizeof(screen), 128));
-    } else {
-      fetch(lines_.data(), std::min<std::size_t>(lines_.size() * sizeof(line), 256));
-    }
+    fetch(hot.heads, std::min<std::size_t>(hot.head_bytes, 128));
+    fetch(hot.tables, std::min<std::size_t>(hot.table_bytes, prefetched_table_bytes));
   }
   [[nodiscard]] std::span<const line> lines() const noexcept { return lines_; }
 
   /// SPEC 3 matching: at least one line passes. A line the engine gave up on
   /// does not pass; if no line passes and one gave up, the outcome says so.
   [[nodiscard]] rules_outcome evaluate(detail::rule_context& ctx) const noexcept {
-    if (lines_.empty()) return rules_outcome::pass;
-    // Sets with few lines to screen read their lines directly: the screens would be one
-    // more cold read.
+    if (heads_.empty()) return rules_outcome::pass;
+    const detail::rule_subject& s = ctx.subject();
+    // The lines are tried one after another, each after the previous one's answer; in a
+    // cold rule set, ask for the matchers of all the lines the method admits at once.
+    if (heads_.size() <= max_prefetched_lines) {
+      for (const head& h : heads_) {
+        const auto* tables = reinterpret_cast<const char*>(h.url_hot.prefilter.data());
+        if (tables != nullptr && method_may_pass(h, s)) {
+          for (int at = 0; at < 256; at += 64) detail::prefetch_for_read(tables + at);
+        }
+      }
+    }
+    // Sets with few lines to screen skip the screen: the bigram masks would be one more cold
+    // read.
     const bool screening = screen_urls_ && ctx.url_facts().ascii;
     bool gave_up = false;
-    for (std::size_t i = 0; i < lines_.size(); ++i) {
-      switch (screening ? screen_then_evaluate(i, ctx) : evaluate_line(lines_[i], ctx)) {
+    for (std::size_t i = 0; i < heads_.size(); ++i) {
+      // The method and the screen, from the head; the line only for a non-standard method.
+      const head& h = heads_[i];
+      if (!h.any_method) {
+        if (s.method_bit != 0) {
+          if ((h.method_mask & s.method_bit) == 0) continue;
+        } else if (!h.other_methods || !other_method_allowed(lines_[i], s)) {
+          continue;
+        }
+      }
+      // A URL without a bigram the line's regex needs: the regex's answer, after the same
+      // budget check and charge as a call. (A non-standard method a method list admitted
+      // goes to the regex.)
+      if (screening && h.url_screened && (h.any_method || s.method_bit != 0) &&
+          !detail::covers(ctx.url_bigrams(), url_needs_[i])) {
+        detail::match_budget& budget = ctx.budget();
+        if (budget.exhausted()) {
+          gave_up = true;
+        } else {
+          budget.remaining -= detail::match_call_units;
+        }
+        continue;
+      }
+      switch (match_line(h, lines_[i], ctx)) {
         case detail::match_result::match:
           return rules_outcome::pass;
         case detail::match_result::gave_up:
@@ -279,43 +329,71 @@ class rule_set {
   }
 
  private:
-  /// Line i, screen first: contiguous, so a line it rules out is never read. Its answers are
-  /// the line's: a standard method outside the list, or a URL without a bigram the line's
-  /// regex needs, which the regex would reject (after the same budget check and charge).
-  detail::match_result screen_then_evaluate(std::size_t i,
-                                            detail::rule_context& ctx) const noexcept {
-    const detail::rule_subject& s = ctx.subject();
-    const screen& sc = screens_[i];
-    if (!sc.any_method && s.method_bit != 0 && (sc.method_mask & s.method_bit) == 0) {
-      return detail::match_result::no_match;
-    }
-    const bool method_passes = sc.any_method || s.method_bit != 0;  // else the line decides
-    if (method_passes && sc.url_screened && !detail::covers(ctx.url_bigrams(), sc.url_needs)) {
-      detail::match_budget& budget = ctx.budget();
-      if (budget.exhausted()) return detail::match_result::gave_up;
-      budget.remaining -= detail::match_call_units;
-      return detail::match_result::no_match;
-    }
-    return evaluate_line(lines_[i], ctx);
+  /// What evaluate() reads of a line before the line itself, dense: the method test and
+  /// the URL matcher, so that a line is read only for a non-standard method or clauses.
+  struct head {
+    const detail::compiled_regex* url = nullptr;  ///< the line's (nullptr: any URL)
+    detail::compiled_regex::hot_fields url_hot;   ///< url->hot()
+    std::uint16_t method_mask = 0;
+    bool any_method = true;
+    bool other_methods = false;  ///< the list names non-standard methods
+    bool clauses = false;
+    bool url_screened = false;  ///< url_needs_ holds bigrams
+  };
+
+  /// Whether the method may pass, without reading the line (a non-standard method may, when
+  /// the list names one).
+  static bool method_may_pass(const head& h, const detail::rule_subject& s) noexcept {
+    if (h.any_method) return true;
+    return s.method_bit != 0 ? (h.method_mask & s.method_bit) != 0 : h.other_methods;
   }
 
-  static bool method_allowed(const line& l, const detail::rule_subject& s) noexcept {
-    if (l.any_method) return true;
-    if (s.method_bit != 0) return (l.method_mask & s.method_bit) != 0;
+  /// Builds the heads, and gathers the URL prefilters' blocks into tables_, in line order.
+  void index_lines() {
+    std::size_t bytes = 0;
+    for (const line& l : lines_) bytes += l.url ? l.url->prefilter_bytes() : 0;
+    tables_.assign(bytes, std::byte{0});  // aligned as operator new aligns
+    std::size_t at = 0;
+    heads_.clear();
+    heads_.reserve(lines_.size());
+    for (std::size_t i = 0; i < lines_.size(); ++i) {
+      line& l = lines_[i];
+      head h;
+      if (l.url) {
+        const std::size_t n = l.url->prefilter_bytes();
+        if (n != 0) {
+          l.url->move_prefilter_to(tables_.data() + at);
+          at += n;
+        }
+        h.url = &*l.url;
+        h.url_hot = l.url->hot();
+      }
+      h.method_mask = l.method_mask;
+      h.any_method = l.any_method;
+      h.other_methods = !l.other_methods.empty();
+      h.clauses = !l.clauses.empty();
+      h.url_screened = url_needs_[i] != detail::bigram_mask{};
+      heads_.push_back(h);
+    }
+  }
+
+  static bool other_method_allowed(const line& l, const detail::rule_subject& s) noexcept {
     for (const std::string& m : l.other_methods) {
       if (detail::iequals_ascii(m, s.method)) return true;
     }
     return false;
   }
 
-  static detail::match_result evaluate_line(const line& l, detail::rule_context& ctx) noexcept {
+  /// A line its method admits: the URL regex, then the clauses.
+  static detail::match_result match_line(const head& h, const line& l,
+                                         detail::rule_context& ctx) noexcept {
     using detail::match_result;
-    const detail::rule_subject& s = ctx.subject();
-    if (!method_allowed(l, s)) return match_result::no_match;
-    if (l.url) {
-      const match_result r = l.url->match(s.url, ctx.url_facts(), ctx.budget());
+    if (h.url != nullptr) {
+      const match_result r =
+          h.url->match(ctx.subject().url, ctx.url_facts(), ctx.budget(), h.url_hot);
       if (r != match_result::match) return r;
     }
+    if (!h.clauses) return match_result::match;
     for (const clause& c : l.clauses) {
       const match_result r =
           c.type == clause::kind::query_param ? query_clause(c, ctx) : json_clause(c, ctx);
@@ -523,21 +601,21 @@ class rule_set {
                   std::move(path), std::move(compiled).value()};
   }
 
-  /// What evaluate() reads of a line before the line itself, one per line.
-  struct screen {
-    detail::bigram_mask url_needs{};  ///< bigrams the URL regex needs (url_screened)
-    std::uint16_t method_mask = 0;
-    bool any_method = true;
-    bool url_screened = false;
-  };
-
   /// The URL's bigrams cost about 50 ns a decision; a line screened out saves 20 ns hot and
   /// more cold. Below this many lines that can be screened, the screen costs more than it
   /// saves (measured: 4 lines, 40 ns slower; 32 lines, 300 to 1400 ns faster).
   static constexpr std::size_t min_screened_lines = 8;
 
+  /// Sets with more lines than this are not prefetched (a hint per line admitted).
+  static constexpr std::size_t max_prefetched_lines = 8;
+
+  /// How much of tables_ a prefetch asks for.
+  static constexpr std::size_t prefetched_table_bytes = 512;
+
   std::vector<line> lines_;
-  std::vector<screen> screens_;
+  std::vector<head> heads_;                     ///< one per line; index_lines()
+  std::vector<std::byte> tables_;               ///< the URL prefilters' blocks, end to end
+  std::vector<detail::bigram_mask> url_needs_;  ///< per line: bigrams its URL regex needs
   bool screen_urls_ = false;
 };
 

@@ -99,7 +99,7 @@ class store {
       detail::prefetch_for_read(strings);
       detail::prefetch_for_read(strings + e.label_size + e.user_size + e.id_size);
     }
-    if (e.rules != none) rule_sets_[e.rules]->prefetch();
+    if (e.rules != none) rule_set::prefetch(rule_sets_[e.rules].get(), rule_hot_[e.rules]);
   }
 
   /// The entries in table order (not the records' order): iterate with range-for.
@@ -175,6 +175,7 @@ class store {
   std::vector<entry> table_;  ///< open addressing, linear probing; at most half full
   std::size_t count_ = 0;
   std::vector<std::shared_ptr<const rule_set>> rule_sets_;
+  std::vector<rule_set::hot_memory> rule_hot_;  ///< beside each rule set: its hot()
   std::vector<ip_allow_list> ip_lists_;
   std::string arena_;
   std::vector<token_problem> problems_;
@@ -286,6 +287,7 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
         } else if (!compiled.value().unrestricted()) {
           it->second.first = static_cast<std::uint32_t>(out->rule_sets_.size());
           out->rule_sets_.push_back(std::make_shared<const rule_set>(std::move(compiled).value()));
+          out->rule_hot_.push_back(out->rule_sets_.back()->hot());
         }
       }
       if (!it->second.second.empty()) {

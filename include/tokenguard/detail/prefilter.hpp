@@ -165,6 +165,10 @@ struct item {
 /// together (beyond that there is no prefilter): bounds memory and the work per text.
 inline constexpr std::size_t max_positions = 256;
 inline constexpr std::size_t max_total_positions = 2048;
+/// What a prefilter's block needs of its address; its size is a multiple of it, so blocks
+/// can be laid end to end. Operator new gives at least this.
+inline constexpr std::size_t prefilter_tables_alignment = 16;
+static_assert(prefilter_tables_alignment <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
 /// Short relaxed gaps with a minimum length become that many "any" positions.
 inline constexpr std::uint32_t max_expanded_gap = 16;
 
@@ -311,46 +315,75 @@ class flattener {
 
 }  // namespace prefilter_impl
 
-class prefilter {
- public:
-  /// Load time; may throw std::bad_alloc.
-  [[nodiscard]] static prefilter build(const regex_ast& ast) {
-    using namespace prefilter_impl;
-    prefilter out;
-    if (ast.root == regex_no_node) return out;
-    // Plain groups around the whole pattern do not matter; a top-level alternation gives one
-    // glob per branch.
-    std::uint32_t root = ast.root;
-    while (ast.at(root).type == regex_node::kind::group) root = ast.at(root).children[0];
-    std::vector<std::uint32_t> branches;
-    if (ast.at(root).type == regex_node::kind::alternation) {
-      branches = ast.at(root).children;
-    } else {
-      branches.push_back(root);
-    }
-    parts p;
-    bool useful = false;
-    for (const std::uint32_t b : branches) {
-      flat f;
-      flattener(ast).run(b, true, f);
-      if (f.end_anchor_mark < f.items.size()) f.exact = false;
-      useful = add_alternative(p, f) || useful;
-    }
-    if (p.positions.size() + p.literals.size() > max_total_positions) return prefilter{};
-    out.freeze(p);
-    out.active_ = useful;
-    return out;
-  }
+namespace prefilter_impl {
 
-  /// False when no alternative can reject anything cheaply: then decide() is not worth calling.
-  [[nodiscard]] bool active() const noexcept { return active_; }
+struct segment {
+  std::uint32_t first = 0;  ///< into positions()
+  std::uint32_t size = 0;
+  std::uint32_t anchor_offset = 0;  ///< the longest run of literal positions in the segment
+  std::uint32_t anchor_size = 0;
+  std::uint32_t literal = 0;  ///< into literals(): the anchor's bytes
+  std::int32_t table = -1;    ///< into tables() (Shift-And), for 2..64 positions not all literal
+  std::int32_t skip = -1;     ///< into skips() (Horspool), for anchors of 2 bytes or more
+  bool literal_only = false;  ///< no positions stored: the anchor is the whole segment
+};
+/// Horspool: how far the window may move when its last byte is c (at most 255: moving
+/// less than the full distance is always safe). Texts are ASCII: 128 entries, two cache
+/// lines.
+using skip_table = std::array<std::uint8_t, 128>;
+/// Shift-And: bit j of table[c] is set when position j accepts byte c.
+using shift_and_table = std::array<std::uint64_t, 128>;
+struct alternative {
+  std::uint32_t first_segment = 0;
+  std::uint32_t segments = 0;
+  std::uint64_t min_length = 0;
+  bool has_gap = false;
+  bool anchored_start = false;
+  bool anchored_end = false;
+  bool exact = false;
+  bool dot_gap = false;
+  bool impossible = false;  ///< a position no ASCII byte can fill
+};
+
+/// The block's first bytes: how many alternatives, and where each other section starts
+/// (byte offsets from the block's start).
+struct alignas(8) tables_header {
+  std::uint32_t alternatives = 0;
+  std::uint32_t segments_at = 0;
+  std::uint32_t literals_at = 0;
+  std::uint32_t skips_at = 0;
+  std::uint32_t positions_at = 0;
+  std::uint32_t tables_at = 0;  ///< the Shift-And tables, last: rarely read
+  std::uint32_t size = 0;
+};
+
+static_assert(sizeof(tables_header) % alignof(alternative) == 0,
+              "the alternatives follow the header");
+
+}  // namespace prefilter_impl
+
+/// A prefilter's tables, read in place: one block (a header, then the sections in the order
+/// decide() reads them), so that a cold decision misses on one block, not one per section,
+/// and so that a rule set can keep the blocks of all its lines together. Decides alone:
+/// a caller holding the block's address needs nothing else.
+class prefilter_tables {
+ public:
+  prefilter_tables() = default;
+  explicit prefilter_tables(const std::byte* data) noexcept : data_(data) {}
+
+  [[nodiscard]] const std::byte* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return data_ == nullptr ? 0 : header().size; }
+  /// The bytes decide() reads unless it falls back to Shift-And: the block but its end.
+  [[nodiscard]] std::size_t usual_bytes() const noexcept {
+    return data_ == nullptr ? 0 : header().tables_at;
+  }
 
   /// Bigrams that every ASCII text the regex matches holds: each alternative's segments must
   /// appear in the text, so every pair of adjacent literal positions in them must; across
-  /// alternatives, those they all need. All zero when nothing is needed, or inactive.
+  /// alternatives, those they all need. All zero when nothing is needed.
   [[nodiscard]] bigram_mask required_bigrams() const noexcept {
     bigram_mask all{};
-    if (!active_ || alternative_count_ == 0) return all;
+    if (data_ == nullptr || header().alternatives == 0) return all;
     all.fill(~std::uint64_t{0});
     for (const alternative& a : alternatives()) {
       bigram_mask needed{};
@@ -378,8 +411,7 @@ class prefilter {
   /// True when decide() never answers `unknown` for a text without line breaks.
   [[nodiscard]] bool exact() const noexcept {
     const std::span<const alternative> all = alternatives();
-    return active_ &&
-           std::all_of(all.begin(), all.end(), [](const alternative& a) { return a.exact; });
+    return std::all_of(all.begin(), all.end(), [](const alternative& a) { return a.exact; });
   }
 
   /// `s` is made of bytes < 0x80; `line_break`: it holds '\n' or '\r'. `work` grows by the
@@ -390,7 +422,7 @@ class prefilter {
     prefilter_verdict overall = prefilter_verdict::no_match;
     // Verifying candidates can cost size x candidates; past this, let the engine decide.
     const std::int64_t cap = work + 4 * static_cast<std::int64_t>(s.size()) + 256 +
-                             16 * static_cast<std::int64_t>(alternative_count_);
+                             16 * static_cast<std::int64_t>(alternatives().size());
     for (const alternative& a : alternatives()) {
       const prefilter_verdict v = glob(a, s, work, cap);
       if (v == prefilter_verdict::match) {
@@ -405,162 +437,37 @@ class prefilter {
 
  private:
   using ascii_set = prefilter_impl::ascii_set;
+  using alternative = prefilter_impl::alternative;
+  using segment = prefilter_impl::segment;
+  using skip_table = prefilter_impl::skip_table;
+  using shift_and_table = prefilter_impl::shift_and_table;
 
-  struct segment {
-    std::uint32_t first = 0;  ///< into positions()
-    std::uint32_t size = 0;
-    std::uint32_t anchor_offset = 0;  ///< the longest run of literal positions in the segment
-    std::uint32_t anchor_size = 0;
-    std::uint32_t literal = 0;  ///< into literals(): the anchor's bytes
-    std::int32_t table = -1;    ///< into tables() (Shift-And), for 2..64 positions not all literal
-    std::int32_t skip = -1;     ///< into skips() (Horspool), for anchors of 2 bytes or more
-    bool literal_only = false;  ///< no positions stored: the anchor is the whole segment
-  };
-  /// Horspool: how far the window may move when its last byte is c (at most 255: moving
-  /// less than the full distance is always safe). Texts are ASCII: 128 entries, two cache
-  /// lines.
-  using skip_table = std::array<std::uint8_t, 128>;
-  /// Shift-And: bit j of table[c] is set when position j accepts byte c.
-  using shift_and_table = std::array<std::uint64_t, 128>;
-  struct alternative {
-    std::uint32_t first_segment = 0;
-    std::uint32_t segments = 0;
-    std::uint64_t min_length = 0;
-    bool has_gap = false;
-    bool anchored_start = false;
-    bool anchored_end = false;
-    bool exact = false;
-    bool dot_gap = false;
-    bool impossible = false;  ///< a position no ASCII byte can fill
-  };
-
-  /// What build() gathers; freeze() lays it out in one allocation.
-  struct parts {
-    std::vector<alternative> alternatives;
-    std::vector<segment> segments;
-    std::string literals;
-    std::vector<skip_table> skips;
-    std::vector<ascii_set> positions;
-    std::vector<shift_and_table> tables;
-  };
-
-  /// Returns whether the alternative can reject anything.
-  static bool add_alternative(parts& p, prefilter_impl::flat& f) {
-    using prefilter_impl::item;
-    // Merge gaps; short relaxed minimums become "any" positions so the glob checks them.
-    std::vector<item> items;
-    for (const item& i : f.items) {
-      if (i.gap && !items.empty() && items.back().gap) {
-        item& g = items.back();
-        g.min = static_cast<std::uint32_t>(
-            std::min<std::uint64_t>(std::uint64_t{g.min} + i.min, 0xFFFFFFF0));
-        g.dot = g.dot || i.dot;
-        g.other = g.other || i.other;
-      } else {
-        items.push_back(i);
-      }
-    }
-    std::vector<item> expanded;
-    for (item i : items) {
-      if (i.gap && i.min > 0 && i.min <= prefilter_impl::max_expanded_gap) {
-        item any;
-        any.set = ascii_set::all();
-        expanded.insert(expanded.end(), i.min, any);
-        i.min = 0;
-      }
-      expanded.push_back(i);
-    }
-    alternative a;
-    a.first_segment = static_cast<std::uint32_t>(p.segments.size());
-    a.exact = f.exact;
-    a.min_length = f.min_length();
-    bool selective = a.min_length > 0;
-    std::size_t k = 0;
-    while (k < expanded.size()) {
-      if (expanded[k].gap) {
-        a.has_gap = true;
-        a.dot_gap = a.dot_gap || expanded[k].dot;
-        if (expanded[k].other) a.exact = false;
-        ++k;
-        continue;
-      }
-      segment seg;
-      seg.first = static_cast<std::uint32_t>(p.positions.size());
-      while (k < expanded.size() && !expanded[k].gap) {
-        const ascii_set& s = expanded[k].set;
-        if (s.empty()) a.impossible = true;
-        if (s != ascii_set::all()) selective = true;
-        p.positions.push_back(s);
-        ++k;
-      }
-      seg.size = static_cast<std::uint32_t>(p.positions.size()) - seg.first;
-      find_anchor(p, seg);
-      if (seg.size >= 2 && seg.size <= 64 && seg.anchor_size < seg.size) {
-        shift_and_table t{};
-        for (std::uint32_t j = 0; j < seg.size; ++j) {
-          for (unsigned c = 0; c < 128; ++c) {
-            if (p.positions[seg.first + j].has(static_cast<unsigned char>(c))) {
-              t[c] |= std::uint64_t{1} << j;
-            }
-          }
-        }
-        seg.table = static_cast<std::int32_t>(p.tables.size());
-        p.tables.push_back(t);
-      }
-      if (seg.size > 0 && seg.anchor_size == seg.size) {
-        // All literal: the anchor's bytes say it all, compared with memcmp.
-        p.positions.resize(seg.first);
-        seg.literal_only = true;
-      }
-      p.segments.push_back(seg);
-      ++a.segments;
-    }
-    if (!a.has_gap && a.segments == 0) {  // the empty pattern: a zero-length segment
-      segment seg;
-      seg.first = static_cast<std::uint32_t>(p.positions.size());
-      p.segments.push_back(seg);
-      a.segments = 1;
-    }
-    a.anchored_start = expanded.empty() || !expanded.front().gap;
-    a.anchored_end = expanded.empty() || !expanded.back().gap;
-    if (!a.has_gap) selective = true;  // a length check at least
-    p.alternatives.push_back(a);
-    return selective || a.exact;
+  [[nodiscard]] const prefilter_impl::tables_header& header() const noexcept {
+    return *section<prefilter_impl::tables_header>(0);
   }
-
-  static void find_anchor(parts& p, segment& seg) {
-    std::uint32_t best = 0;
-    std::uint32_t best_size = 0;
-    std::uint32_t run = 0;
-    for (std::uint32_t j = 0; j <= seg.size; ++j) {
-      if (j < seg.size && p.positions[seg.first + j].single() >= 0) {
-        ++run;
-        continue;
-      }
-      if (run > best_size) {
-        best_size = run;
-        best = j - run;
-      }
-      run = 0;
-    }
-    seg.anchor_offset = best;
-    seg.anchor_size = best_size;
-    seg.literal = static_cast<std::uint32_t>(p.literals.size());
-    for (std::uint32_t j = 0; j < best_size; ++j) {
-      p.literals.push_back(static_cast<char>(p.positions[seg.first + best + j].single()));
-    }
-    if (best_size >= 2) {
-      // Precomputed here: glibc's memmem builds its tables on every call, which dominated
-      // the seed rules' matching time.
-      skip_table t;
-      t.fill(static_cast<std::uint8_t>(std::min<std::uint32_t>(best_size, 255)));
-      for (std::uint32_t j = 0; j + 1 < best_size; ++j) {
-        const auto c = static_cast<unsigned char>(p.literals[seg.literal + j]);
-        t[c & 0x7F] = static_cast<std::uint8_t>(std::min<std::uint32_t>(best_size - 1 - j, 255));
-      }
-      seg.skip = static_cast<std::int32_t>(p.skips.size());
-      p.skips.push_back(t);
-    }
+  // The objects were created in the block by memcpy (prefilter::freeze).
+  template <class T>
+  [[nodiscard]] const T* section(std::uint32_t at) const noexcept {
+    return std::launder(reinterpret_cast<const T*>(data_ + at));
+  }
+  [[nodiscard]] std::span<const alternative> alternatives() const noexcept {
+    if (data_ == nullptr) return {};
+    return {section<alternative>(sizeof(prefilter_impl::tables_header)), header().alternatives};
+  }
+  [[nodiscard]] const segment* segments() const noexcept {
+    return section<segment>(header().segments_at);
+  }
+  [[nodiscard]] const char* literals() const noexcept {
+    return section<char>(header().literals_at);
+  }
+  [[nodiscard]] const skip_table* skips() const noexcept {
+    return section<skip_table>(header().skips_at);
+  }
+  [[nodiscard]] const ascii_set* positions() const noexcept {
+    return section<ascii_set>(header().positions_at);
+  }
+  [[nodiscard]] const shift_and_table* tables() const noexcept {
+    return section<shift_and_table>(header().tables_at);
   }
 
   /// The first occurrence of the segment's anchor in hay[0, n). Short texts: Horspool, with a
@@ -740,9 +647,221 @@ class prefilter {
     return v::match;
   }
 
-  /// Lays the parts out in one allocation, in the order decide() reads them: a cold decision
-  /// then misses on one block instead of six. Kept for the life of the rule set, shared by
-  /// every token that has it.
+  const std::byte* data_ = nullptr;
+};
+
+class prefilter {
+ public:
+  /// Load time; may throw std::bad_alloc.
+  [[nodiscard]] static prefilter build(const regex_ast& ast) {
+    using namespace prefilter_impl;
+    prefilter out;
+    if (ast.root == regex_no_node) return out;
+    // Plain groups around the whole pattern do not matter; a top-level alternation gives one
+    // glob per branch.
+    std::uint32_t root = ast.root;
+    while (ast.at(root).type == regex_node::kind::group) root = ast.at(root).children[0];
+    std::vector<std::uint32_t> branches;
+    if (ast.at(root).type == regex_node::kind::alternation) {
+      branches = ast.at(root).children;
+    } else {
+      branches.push_back(root);
+    }
+    parts p;
+    bool useful = false;
+    for (const std::uint32_t b : branches) {
+      flat f;
+      flattener(ast).run(b, true, f);
+      if (f.end_anchor_mark < f.items.size()) f.exact = false;
+      useful = add_alternative(p, f) || useful;
+    }
+    if (p.positions.size() + p.literals.size() > max_total_positions) return prefilter{};
+    out.freeze(p);
+    out.active_ = useful;
+    out.tables_ = prefilter_tables(out.own_.data());
+    return out;
+  }
+
+  prefilter() = default;
+  prefilter(prefilter&&) noexcept = default;  // the block, own or not, stays where it is
+  prefilter& operator=(prefilter&&) noexcept = default;
+  /// A copy owns a copy of the block, wherever the original's is.
+  prefilter(const prefilter& other) : active_(other.active_) {
+    const std::size_t n = other.tables_.size();
+    if (n != 0) {
+      own_.resize(n);
+      std::memcpy(own_.data(), other.tables_.data(), n);  // creates the objects (C++20)
+      tables_ = prefilter_tables(own_.data());
+    }
+  }
+  prefilter& operator=(const prefilter& other) {
+    if (this != &other) *this = prefilter(other);
+    return *this;
+  }
+  ~prefilter() = default;
+
+  /// False when no alternative can reject anything cheaply: then decide() is not worth calling.
+  [[nodiscard]] bool active() const noexcept { return active_; }
+  [[nodiscard]] const prefilter_tables& tables() const noexcept { return tables_; }
+
+  /// Moves the block to `where` (tables().size() bytes, aligned to
+  /// prefilter_tables_alignment), which the caller keeps alive and unchanged as long as
+  /// this prefilter: a rule set gathers its lines' blocks in one allocation.
+  void move_tables_to(std::byte* where) noexcept {
+    const std::size_t n = tables_.size();
+    if (n == 0) return;
+    std::memcpy(where, tables_.data(), n);
+    tables_ = prefilter_tables(where);
+    own_.clear();
+    own_.shrink_to_fit();  // may allocate nothing: an empty vector frees its buffer
+  }
+
+  [[nodiscard]] bigram_mask required_bigrams() const noexcept {
+    return active_ ? tables_.required_bigrams() : bigram_mask{};
+  }
+  [[nodiscard]] bool exact() const noexcept { return active_ && tables_.exact(); }
+  [[nodiscard]] prefilter_verdict decide(std::string_view s, bool line_break,
+                                         std::int64_t& work) const noexcept {
+    return tables_.decide(s, line_break, work);
+  }
+
+ private:
+  using ascii_set = prefilter_impl::ascii_set;
+  using alternative = prefilter_impl::alternative;
+  using segment = prefilter_impl::segment;
+  using skip_table = prefilter_impl::skip_table;
+  using shift_and_table = prefilter_impl::shift_and_table;
+
+  /// What build() gathers; freeze() lays it out in one allocation.
+  struct parts {
+    std::vector<alternative> alternatives;
+    std::vector<segment> segments;
+    std::string literals;
+    std::vector<skip_table> skips;
+    std::vector<ascii_set> positions;
+    std::vector<shift_and_table> tables;
+  };
+
+  /// Returns whether the alternative can reject anything.
+  static bool add_alternative(parts& p, prefilter_impl::flat& f) {
+    using prefilter_impl::item;
+    // Merge gaps; short relaxed minimums become "any" positions so the glob checks them.
+    std::vector<item> items;
+    for (const item& i : f.items) {
+      if (i.gap && !items.empty() && items.back().gap) {
+        item& g = items.back();
+        g.min = static_cast<std::uint32_t>(
+            std::min<std::uint64_t>(std::uint64_t{g.min} + i.min, 0xFFFFFFF0));
+        g.dot = g.dot || i.dot;
+        g.other = g.other || i.other;
+      } else {
+        items.push_back(i);
+      }
+    }
+    std::vector<item> expanded;
+    for (item i : items) {
+      if (i.gap && i.min > 0 && i.min <= prefilter_impl::max_expanded_gap) {
+        item any;
+        any.set = ascii_set::all();
+        expanded.insert(expanded.end(), i.min, any);
+        i.min = 0;
+      }
+      expanded.push_back(i);
+    }
+    alternative a;
+    a.first_segment = static_cast<std::uint32_t>(p.segments.size());
+    a.exact = f.exact;
+    a.min_length = f.min_length();
+    bool selective = a.min_length > 0;
+    std::size_t k = 0;
+    while (k < expanded.size()) {
+      if (expanded[k].gap) {
+        a.has_gap = true;
+        a.dot_gap = a.dot_gap || expanded[k].dot;
+        if (expanded[k].other) a.exact = false;
+        ++k;
+        continue;
+      }
+      segment seg;
+      seg.first = static_cast<std::uint32_t>(p.positions.size());
+      while (k < expanded.size() && !expanded[k].gap) {
+        const ascii_set& s = expanded[k].set;
+        if (s.empty()) a.impossible = true;
+        if (s != ascii_set::all()) selective = true;
+        p.positions.push_back(s);
+        ++k;
+      }
+      seg.size = static_cast<std::uint32_t>(p.positions.size()) - seg.first;
+      find_anchor(p, seg);
+      if (seg.size >= 2 && seg.size <= 64 && seg.anchor_size < seg.size) {
+        shift_and_table t{};
+        for (std::uint32_t j = 0; j < seg.size; ++j) {
+          for (unsigned c = 0; c < 128; ++c) {
+            if (p.positions[seg.first + j].has(static_cast<unsigned char>(c))) {
+              t[c] |= std::uint64_t{1} << j;
+            }
+          }
+        }
+        seg.table = static_cast<std::int32_t>(p.tables.size());
+        p.tables.push_back(t);
+      }
+      if (seg.size > 0 && seg.anchor_size == seg.size) {
+        // All literal: the anchor's bytes say it all, compared with memcmp.
+        p.positions.resize(seg.first);
+        seg.literal_only = true;
+      }
+      p.segments.push_back(seg);
+      ++a.segments;
+    }
+    if (!a.has_gap && a.segments == 0) {  // the empty pattern: a zero-length segment
+      segment seg;
+      seg.first = static_cast<std::uint32_t>(p.positions.size());
+      p.segments.push_back(seg);
+      a.segments = 1;
+    }
+    a.anchored_start = expanded.empty() || !expanded.front().gap;
+    a.anchored_end = expanded.empty() || !expanded.back().gap;
+    if (!a.has_gap) selective = true;  // a length check at least
+    p.alternatives.push_back(a);
+    return selective || a.exact;
+  }
+
+  static void find_anchor(parts& p, segment& seg) {
+    std::uint32_t best = 0;
+    std::uint32_t best_size = 0;
+    std::uint32_t run = 0;
+    for (std::uint32_t j = 0; j <= seg.size; ++j) {
+      if (j < seg.size && p.positions[seg.first + j].single() >= 0) {
+        ++run;
+        continue;
+      }
+      if (run > best_size) {
+        best_size = run;
+        best = j - run;
+      }
+      run = 0;
+    }
+    seg.anchor_offset = best;
+    seg.anchor_size = best_size;
+    seg.literal = static_cast<std::uint32_t>(p.literals.size());
+    for (std::uint32_t j = 0; j < best_size; ++j) {
+      p.literals.push_back(static_cast<char>(p.positions[seg.first + best + j].single()));
+    }
+    if (best_size >= 2) {
+      // Precomputed here: glibc's memmem builds its tables on every call, which dominated
+      // the seed rules' matching time.
+      skip_table t;
+      t.fill(static_cast<std::uint8_t>(std::min<std::uint32_t>(best_size, 255)));
+      for (std::uint32_t j = 0; j + 1 < best_size; ++j) {
+        const auto c = static_cast<unsigned char>(p.literals[seg.literal + j]);
+        t[c & 0x7F] = static_cast<std::uint8_t>(std::min<std::uint32_t>(best_size - 1 - j, 255));
+      }
+      seg.skip = static_cast<std::int32_t>(p.skips.size());
+      p.skips.push_back(t);
+    }
+  }
+
+  /// Lays the parts out in one block, header first.
   void freeze(const parts& p) {
     std::size_t size = 0;
     const auto place = [&size](std::size_t bytes, std::size_t align) {
@@ -752,56 +871,34 @@ class prefilter {
       return static_cast<std::uint32_t>(at);
     };
     const auto bytes = [](const auto& v) { return v.size() * sizeof(v[0]); };
-    alternative_count_ = static_cast<std::uint32_t>(p.alternatives.size());
-    place(bytes(p.alternatives), alignof(alternative));  // at 0
-    segments_at_ = place(bytes(p.segments), alignof(segment));
-    literals_at_ = place(p.literals.size(), 1);
-    skips_at_ = place(bytes(p.skips), alignof(skip_table));
-    positions_at_ = place(bytes(p.positions), alignof(ascii_set));
-    tables_at_ = place(bytes(p.tables), alignof(shift_and_table));
-    storage_.assign(size, std::byte{0});
+    prefilter_impl::tables_header h;
+    h.alternatives = static_cast<std::uint32_t>(p.alternatives.size());
+    place(sizeof h, alignof(prefilter_impl::tables_header));
+    const std::uint32_t alternatives_at = place(bytes(p.alternatives), alignof(alternative));
+    h.segments_at = place(bytes(p.segments), alignof(segment));
+    h.literals_at = place(p.literals.size(), 1);
+    h.skips_at = place(bytes(p.skips), alignof(skip_table));
+    h.positions_at = place(bytes(p.positions), alignof(ascii_set));
+    h.tables_at = place(bytes(p.tables), alignof(shift_and_table));
+    size = (size + prefilter_impl::prefilter_tables_alignment - 1) /
+           prefilter_impl::prefilter_tables_alignment * prefilter_impl::prefilter_tables_alignment;
+    h.size = static_cast<std::uint32_t>(size);
+    own_.assign(size, std::byte{0});
     const auto copy = [this](std::uint32_t at, const void* from, std::size_t n) {
-      if (n != 0) std::memcpy(storage_.data() + at, from, n);  // creates the objects (C++20)
+      if (n != 0) std::memcpy(own_.data() + at, from, n);  // creates the objects (C++20)
     };
-    copy(0, p.alternatives.data(), bytes(p.alternatives));
-    copy(segments_at_, p.segments.data(), bytes(p.segments));
-    copy(literals_at_, p.literals.data(), p.literals.size());
-    copy(skips_at_, p.skips.data(), bytes(p.skips));
-    copy(positions_at_, p.positions.data(), bytes(p.positions));
-    copy(tables_at_, p.tables.data(), bytes(p.tables));
+    copy(0, &h, sizeof h);
+    copy(alternatives_at, p.alternatives.data(), bytes(p.alternatives));
+    copy(h.segments_at, p.segments.data(), bytes(p.segments));
+    copy(h.literals_at, p.literals.data(), p.literals.size());
+    copy(h.skips_at, p.skips.data(), bytes(p.skips));
+    copy(h.positions_at, p.positions.data(), bytes(p.positions));
+    copy(h.tables_at, p.tables.data(), bytes(p.tables));
   }
-
-  template <class T>
-  [[nodiscard]] const T* section(std::uint32_t at) const noexcept {
-    if (storage_.empty()) return nullptr;
-    return std::launder(reinterpret_cast<const T*>(storage_.data() + at));
-  }
-  [[nodiscard]] std::span<const alternative> alternatives() const noexcept {
-    return {section<alternative>(0), alternative_count_};
-  }
-  [[nodiscard]] const segment* segments() const noexcept { return section<segment>(segments_at_); }
-  [[nodiscard]] const char* literals() const noexcept { return section<char>(literals_at_); }
-  [[nodiscard]] const skip_table* skips() const noexcept { return section<skip_table>(skips_at_); }
-  [[nodiscard]] const ascii_set* positions() const noexcept {
-    return section<ascii_set>(positions_at_);
-  }
-  [[nodiscard]] const shift_and_table* tables() const noexcept {
-    return section<shift_and_table>(tables_at_);
-  }
-
-  // Operator new aligns to at least 16 bytes; every section needs at most 8.
-  static_assert(alignof(shift_and_table) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ &&
-                alignof(ascii_set) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ &&
-                alignof(alternative) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
 
   bool active_ = false;
-  std::uint32_t alternative_count_ = 0;
-  std::uint32_t segments_at_ = 0;  // byte offsets into storage_
-  std::uint32_t literals_at_ = 0;
-  std::uint32_t skips_at_ = 0;
-  std::uint32_t positions_at_ = 0;
-  std::uint32_t tables_at_ = 0;
-  std::vector<std::byte> storage_;
+  prefilter_tables tables_;
+  std::vector<std::byte> own_;  ///< the block, unless moved out (move_tables_to)
 };
 
 }  // namespace tokenguard::detail

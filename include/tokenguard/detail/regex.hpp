@@ -200,6 +200,24 @@ class compiled_regex {
   /// Whether the prefilter decides alone for text of bytes 0x20..0x7E (no engine run).
   [[nodiscard]] bool decided_by_prefilter() const noexcept { return prefilter_.exact(); }
   [[nodiscard]] bool has_prefilter() const noexcept { return prefilter_.active(); }
+
+  /// What match() reads of this object before running an engine. A rule set keeps it beside
+  /// its lines: a decision the prefilter settles then never reads the matcher itself.
+  struct hot_fields {
+    prefilter_tables prefilter;  ///< empty: no prefilter to run
+    bool narrow = false;         ///< a narrow program exists
+  };
+  [[nodiscard]] hot_fields hot() const noexcept {
+    return {prefilter_.active() ? prefilter_.tables() : prefilter_tables{}, narrow_.has_value()};
+  }
+  /// The size of the prefilter's block, and moving it (prefilter::move_tables_to): a rule
+  /// set keeps the blocks of its lines together. hot() changes with it.
+  [[nodiscard]] std::size_t prefilter_bytes() const noexcept {
+    return prefilter_.active() ? prefilter_.tables().size() : 0;
+  }
+  void move_prefilter_to(std::byte* where) noexcept {
+    if (prefilter_.active()) prefilter_.move_tables_to(where);
+  }
   /// Bigrams every ASCII text this regex matches holds (prefilter::required_bigrams), when
   /// such a text is decided by the prefilter and narrow program; else all zero.
   [[nodiscard]] bigram_mask required_bigrams() const noexcept {
@@ -221,12 +239,18 @@ class compiled_regex {
   /// `facts` = scan_text(text), when the caller already has it (one subject, many lines).
   [[nodiscard]] match_result match(std::string_view text, const text_facts& facts,
                                    match_budget& budget) const noexcept {
+    return match(text, facts, budget, hot());
+  }
+
+  /// The same, with `h` = hot(), kept by the caller.
+  [[nodiscard]] match_result match(std::string_view text, const text_facts& facts,
+                                   match_budget& budget, const hot_fields& h) const noexcept {
     if (budget.exhausted()) return match_result::gave_up;
     budget.remaining -= match_call_units;
-    if (facts.ascii && narrow_) {
-      if (prefilter_.active()) {
+    if (facts.ascii && h.narrow) {
+      if (h.prefilter.data() != nullptr) {
         std::int64_t work = 0;
-        const prefilter_verdict v = prefilter_.decide(text, facts.line_break, work);
+        const prefilter_verdict v = h.prefilter.decide(text, facts.line_break, work);
         budget.remaining -= work;
         if (v == prefilter_verdict::match) return match_result::match;
         if (v == prefilter_verdict::no_match) return match_result::no_match;
@@ -327,11 +351,12 @@ class compiled_regex {
     return true;
   }
 
-  std::string source_;
+  // What an ASCII match reads comes first: the prefilter, then the narrow program.
+  prefilter prefilter_;
   std::optional<boost::regex> narrow_;
   std::optional<boost::wregex> wide_;
-  prefilter prefilter_;
   std::int64_t wide_weight_ = 1;
+  std::string source_;
 };
 
 }  // namespace tokenguard::detail
