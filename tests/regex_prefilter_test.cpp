@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <vector>
 
 #include "tokenguard/detail/java_regex.hpp"
 #include "tokenguard/detail/prefilter.hpp"
@@ -182,6 +184,65 @@ TEST(RegexPrefilter, ACopyOwnsItsTables) {
   EXPECT_TRUE(copy->decided_by_prefilter());
   EXPECT_EQ(copy->match("/rest/api/2/issue/1"), match_result::match);
   EXPECT_EQ(copy->match("/rest/api/x/issue/1"), match_result::no_match);
+}
+
+TEST(RegexTraits, NumbersParseAsBoostsOwnParser) {
+  // rule_regex_traits replaces cpp_regex_traits' istream parser for the digit strings the
+  // translator writes ({n,m} counts, \x{..} escapes): the same value and the same stop.
+  const boost::cpp_regex_traits<char> boosts;
+  const tokenguard::detail::rule_regex_traits<char> ours;
+  for (const char* text : {"0",
+                           "7",
+                           "8",
+                           "9",
+                           "12",
+                           "017",
+                           "2F",
+                           "2f",
+                           "10FFFF",
+                           "ff}",
+                           "9,3}",
+                           "123abc",
+                           "x",
+                           "}",
+                           "-1",
+                           "+1",
+                           "7fffffffffffffff",
+                           "8000000000000000",
+                           "9223372036854775807",
+                           "9223372036854775808",
+                           "99999999999999999999",
+                           "777777777777777777777",
+                           "1777777777777777777777"}) {
+    for (const int radix : {8, 10, 16}) {
+      const std::string_view t(text);
+      if (t[0] == '-' || t[0] == '+') continue;  // signs: the translator never writes one
+      const char* a = t.data();
+      const char* b = t.data();
+      const std::intmax_t expected = boosts.toi(a, t.data() + t.size(), radix);
+      EXPECT_EQ(ours.toi(b, t.data() + t.size(), radix), expected) << text << " radix " << radix;
+      if (expected >= 0) {
+        EXPECT_EQ(b - t.data(), a - t.data()) << text << " radix " << radix;
+      }
+    }
+  }
+  const std::wstring wide = L"1F600}";
+  const wchar_t* w = wide.data();
+  EXPECT_EQ(tokenguard::detail::rule_regex_traits<wchar_t>().toi(w, wide.data() + wide.size(), 16),
+            0x1F600);
+  EXPECT_EQ(w - wide.data(), 5);
+  // And through the programs: counts and escapes.
+  for (const auto& [java, text, matches] : std::vector<std::tuple<const char*, const char*, bool>>{
+           {"a{2,3}/x", "aaa/x", true},
+           {"a{2,3}/x", "aaaa/x", false},
+           {"\\x41\\u0042\\x{43}", "ABC", true},
+           {"[\\x{20}-\\x{2F}]{10}", " !#$%&'()*", true},
+           {".{0,1000}z", "yz", true}}) {
+    auto c = compiled_regex::compile(java, /*need_wide=*/true);
+    ASSERT_TRUE(c.ok()) << java << ": " << c.message();
+    EXPECT_EQ(c.value().match(text) == match_result::match, matches) << java << " on " << text;
+    EXPECT_EQ(reference(java, text), matches) << java << " on " << text;
+  }
 }
 
 TEST(RegexPrefilter, NonAsciiTextGoesToTheWideProgram) {

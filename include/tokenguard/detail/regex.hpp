@@ -50,6 +50,42 @@ inline constexpr boost::regex_constants::syntax_option_type java_regex_flags =
 
 enum class match_result : std::uint8_t { no_match, match, gave_up };
 
+/// Boost's default traits with a plain number parser. Boost's own (cpp_regex_traits::toi)
+/// builds an istream imbued with the locale for every number in a pattern, and translated
+/// patterns write each literal that is not a letter or digit as `\x{..}`: on rules full of
+/// punctuation that was half of compiling them. The translator writes digits only (no sign,
+/// space or group separator), where both parsers agree: the longest run of digits of the
+/// radix, -1 when there is none or it overflows.
+template <class CharT>
+struct rule_regex_traits : boost::regex_traits<CharT> {
+  [[nodiscard]] static int digit(CharT c, int radix) noexcept {
+    int d = radix;
+    if (c >= '0' && c <= '9') {
+      d = static_cast<int>(c - '0');
+    } else if (c >= 'a' && c <= 'z') {
+      d = static_cast<int>(c - 'a') + 10;
+    } else if (c >= 'A' && c <= 'Z') {
+      d = static_cast<int>(c - 'A') + 10;
+    }
+    return d < radix ? d : -1;
+  }
+  [[nodiscard]] std::intmax_t toi(const CharT*& first, const CharT* last, int radix) const {
+    if (first == last || digit(*first, radix) < 0) return -1;
+    constexpr std::intmax_t most = std::numeric_limits<std::intmax_t>::max();
+    std::intmax_t value = 0;
+    for (; first != last; ++first) {
+      const int d = digit(*first, radix);
+      if (d < 0) break;
+      if (value > (most - d) / radix) return -1;
+      value = value * radix + d;
+    }
+    return value;
+  }
+  [[nodiscard]] int value(CharT c, int radix) const { return digit(c, radix); }
+};
+using narrow_program = boost::basic_regex<char, rule_regex_traits<char>>;
+using wide_program = boost::basic_regex<wchar_t, rule_regex_traits<wchar_t>>;
+
 /// Matching work one decision may spend, in units of about one engine step: 0.3 to 2.6 ns of
 /// CPU on the 2-core VM where tests/rules_budget_test.cpp measured the pathology corpus.
 /// The default keeps the worst decision there near 4 ms of CPU (the target is 10 ms);
@@ -353,8 +389,8 @@ class compiled_regex {
 
   // What an ASCII match reads comes first: the prefilter, then the narrow program.
   prefilter prefilter_;
-  std::optional<boost::regex> narrow_;
-  std::optional<boost::wregex> wide_;
+  std::optional<narrow_program> narrow_;
+  std::optional<wide_program> wide_;
   std::int64_t wide_weight_ = 1;
   std::string source_;
 };
