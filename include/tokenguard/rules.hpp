@@ -264,12 +264,9 @@ class rule_set {
   /// prefilter tables.
   static void prefetch(const rule_set* set, const hot_memory& hot) noexcept {
     detail::prefetch_for_read(set);
-    const auto fetch = [](const void* data, std::size_t bytes) {
-      const auto* first = static_cast<const char*>(data);
-      for (std::size_t at = 0; at < bytes; at += 64) detail::prefetch_for_read(first + at);
-    };
-    fetch(hot.heads, std::min<std::size_t>(hot.head_bytes, 128));
-    fetch(hot.tables, std::min<std::size_t>(hot.table_bytes, prefetched_table_bytes));
+    detail::prefetch_range_for_read(hot.heads, std::min<std::size_t>(hot.head_bytes, 128));
+    detail::prefetch_range_for_read(hot.tables,
+                                    std::min<std::size_t>(hot.table_bytes, prefetched_table_bytes));
   }
   [[nodiscard]] std::span<const line> lines() const noexcept { return lines_; }
 
@@ -282,9 +279,9 @@ class rule_set {
     // cold rule set, ask for the matchers of all the lines the method admits at once.
     if (heads_.size() <= max_prefetched_lines) {
       for (const head& h : heads_) {
-        const auto* tables = reinterpret_cast<const char*>(h.url_hot.prefilter.data());
+        const std::byte* tables = h.url_hot.prefilter.data();
         if (tables != nullptr && method_may_pass(h, s)) {
-          for (int at = 0; at < 256; at += 64) detail::prefetch_for_read(tables + at);
+          detail::prefetch_range_for_read(tables, 256);
         }
       }
     }

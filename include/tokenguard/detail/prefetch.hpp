@@ -6,6 +6,8 @@
 /// in a large store; asking for all of them at once lets them overlap instead
 /// of being paid one after another. Hints only: no effect on any result.
 
+#include <cstddef>
+
 namespace tokenguard::detail {
 
 inline void prefetch_for_read(const void* address) noexcept {
@@ -22,6 +24,12 @@ inline void prefetch_for_write(const void* address) noexcept {
 #else
   (void)address;
 #endif
+}
+
+/// The cache lines of `bytes` bytes from `data`, one hint a line.
+inline void prefetch_range_for_read(const void* data, std::size_t bytes) noexcept {
+  const auto* first = static_cast<const char*>(data);
+  for (std::size_t at = 0; at < bytes; at += 64) prefetch_for_read(first + at);
 }
 
 }  // namespace tokenguard::detail

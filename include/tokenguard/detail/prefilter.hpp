@@ -373,10 +373,6 @@ class prefilter_tables {
 
   [[nodiscard]] const std::byte* data() const noexcept { return data_; }
   [[nodiscard]] std::size_t size() const noexcept { return data_ == nullptr ? 0 : header().size; }
-  /// The bytes decide() reads unless it falls back to Shift-And: the block but its end.
-  [[nodiscard]] std::size_t usual_bytes() const noexcept {
-    return data_ == nullptr ? 0 : header().tables_at;
-  }
 
   /// Bigrams that every ASCII text the regex matches holds: each alternative's segments must
   /// appear in the text, so every pair of adjacent literal positions in them must; across
