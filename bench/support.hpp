@@ -34,6 +34,29 @@ inline long long resident_bytes() {
   return got == 2 ? resident * sysconf(_SC_PAGESIZE) : 0;
 }
 
+/// The high-water mark of this process's resident set, in bytes (VmHWM in
+/// /proc/self/status); 0 when unknown.
+inline long long peak_resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  long long kib = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmHWM: %lld kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib * 1024;
+}
+
+/// Starts a new high-water mark at the current resident set (Linux 4.0 and
+/// later); false when the kernel refuses.
+inline bool reset_peak_resident() {
+  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
+  if (f == nullptr) return false;
+  const bool ok = std::fputs("5", f) >= 0;
+  return std::fclose(f) == 0 && ok;
+}
+
 /// Gives freed heap pages back to the system, so that RSS deltas count live data.
 inline void trim_heap() { malloc_trim(0); }
 

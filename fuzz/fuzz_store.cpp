@@ -1,4 +1,5 @@
-// Fuzz target: the store loader (SPEC 8), parse_store_json + store::compile.
+// Fuzz target: the store loader (SPEC 8), parse_store_json + store::compile,
+// and the gateway's one-pass load_store_json against them.
 //
 // Input: a store document, raw bytes (JSON, or not).
 // Invariants:
@@ -12,7 +13,12 @@
 //   a counterfactual: compile again with every secret changed (each byte
 //   XOR 1, digests re-derived so that equal secrets stay equal); a message
 //   that contained a secret must still contain it, i.e. the text came from
-//   elsewhere (a label, a regex), not from the secret.
+//   elsewhere (a label, a regex), not from the secret;
+// - load_store_json (views into the parsed document, no records) refuses
+//   what the two steps refuse with the same message, and otherwise builds the
+//   same snapshot: the same problems in the same order, the same entries
+//   (record, strings, expiry, limit, rule set and address list) and the same
+//   usage counts, in both modes.
 
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +29,7 @@
 
 #include "fuzz_support.hpp"
 #include "tokenguard/json.hpp"
+#include "tokenguard/load.hpp"
 #include "tokenguard/store.hpp"
 
 namespace {
@@ -81,6 +88,63 @@ void check_no_secret(const std::vector<tokenguard::token_record>& records, std::
   }
 }
 
+/// load_store_json on the same text: the same refusal or the same snapshot as
+/// parsing into records and compiling them.
+void check_gateway_load(
+    std::string_view json, const tokenguard::limits& lim, bool strict,
+    const tokenguard::result<tokenguard::parsed_store>& parsed,
+    const tokenguard::result<std::shared_ptr<const tokenguard::store>>& two_step,
+    const tokenguard::usage_store& two_step_usage) {
+  tokenguard::local_usage usage;
+  const simdjson::padded_string padded(json);
+  const auto loaded = [&] {
+    try {
+      return tokenguard::load_padded_store_json(padded, usage, lim, strict);
+    } catch (...) {
+      tokenguard::fuzz::invariant_failed(__FILE__, __LINE__, "load_store_json threw", show(json));
+    }
+  }();
+  const std::string mode = strict ? " (strict)" : "";
+  const std::string expected =
+      !parsed ? parsed.message() : (!two_step ? two_step.message() : std::string());
+  if (!expected.empty() || !loaded) {
+    TOKENGUARD_FUZZ_CHECK(!loaded && loaded.message() == expected,
+                          show(json) + mode + ": the two steps say " + show(expected) +
+                              ", load_store_json " + show(loaded ? "" : loaded.message()));
+    return;
+  }
+  const tokenguard::store& a = *two_step.value();
+  const tokenguard::store& b = *loaded.value().snapshot;
+  TOKENGUARD_FUZZ_CHECK(loaded.value().tokens == parsed.value().tokens.size() &&
+                            a.size() == b.size() && a.problems().size() == b.problems().size() &&
+                            a.distinct_rule_sets() == b.distinct_rule_sets(),
+                        show(json) + mode + ": load_store_json loaded " + std::to_string(b.size()) +
+                            " tokens of " + std::to_string(loaded.value().tokens) +
+                            ", the two steps " + std::to_string(a.size()));
+  for (std::size_t i = 0; i < a.problems().size(); ++i) {
+    const auto& p = a.problems()[i];
+    const auto& q = b.problems()[i];
+    TOKENGUARD_FUZZ_CHECK(p.index == q.index && p.label == q.label && p.message == q.message,
+                          show(json) + mode + ": problem " + std::to_string(i) + " " +
+                              show(p.message) + " vs " + show(q.message));
+  }
+  for (const auto& e : a.entries()) {
+    const tokenguard::store::entry* f = b.find(e.digest);
+    TOKENGUARD_FUZZ_CHECK(f != nullptr && f->record == e.record && b.label(*f) == a.label(e) &&
+                              b.user(*f) == a.user(e) && b.id(*f) == a.id(e) &&
+                              f->valid_until == e.valid_until && f->usage_limit == e.usage_limit &&
+                              (f->rules == e.rules) && (f->ips == e.ips) &&
+                              usage.read(f->slot).count == two_step_usage.read(e.slot).count,
+                          show(json) + mode + ": token " + std::to_string(e.record) + " " +
+                              show(a.label(e)) + " differs in the one-pass load");
+    if (e.rules != tokenguard::store::none) {
+      TOKENGUARD_FUZZ_CHECK(b.rules(*f)->lines().size() == a.rules(e)->lines().size(),
+                            show(json) + mode + ": token " + std::to_string(e.record) +
+                                " has another rule set in the one-pass load");
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -96,20 +160,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }();
   if (!parsed) {
     TOKENGUARD_FUZZ_CHECK(!parsed.message().empty(), show(json));
+    const tokenguard::local_usage no_usage;
+    check_gateway_load(json, lim, false, parsed, tokenguard::error{""}, no_usage);
     return 0;
   }
   const std::vector<tokenguard::token_record>& records = parsed.value().tokens;
   const auto altered = counterfactual(records);
 
-  auto compile = [&](const std::vector<tokenguard::token_record>& rs, bool strict) {
-    tokenguard::local_usage usage;
+  auto compile = [&](const std::vector<tokenguard::token_record>& rs, bool strict,
+                     tokenguard::usage_store& usage) {
     try {
       return tokenguard::store::compile(rs, usage, lim, strict);
     } catch (...) {
       tokenguard::fuzz::invariant_failed(__FILE__, __LINE__, "store::compile threw", show(json));
     }
   };
-  const auto compiled = compile(records, false);
+  tokenguard::local_usage usage;
+  const auto compiled = compile(records, false, usage);
+  check_gateway_load(json, lim, false, parsed, compiled, usage);
   if (!compiled) {
     TOKENGUARD_FUZZ_CHECK(!compiled.message().empty(), show(json));
     return 0;
@@ -147,7 +215,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   // Secrets never appear in what is reported.
-  const auto altered_compiled = compile(altered, false);
+  tokenguard::local_usage altered_usage;
+  const auto altered_compiled = compile(altered, false, altered_usage);
   TOKENGUARD_FUZZ_CHECK(altered_compiled.ok(), show(json));
   const auto altered_problems = problems_by_index(*altered_compiled.value());
   for (const auto& [index, message] : problems) {
@@ -155,9 +224,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_no_secret(records, message, it == altered_problems.end() ? "" : it->second,
                     "problem of token " + std::to_string(index));
   }
-  const auto strict = compile(records, true);
+  tokenguard::local_usage strict_usage;
+  const auto strict = compile(records, true, strict_usage);
+  check_gateway_load(json, lim, true, parsed, strict, strict_usage);
   if (!strict) {
-    const auto altered_strict = compile(altered, true);
+    tokenguard::local_usage altered_strict_usage;
+    const auto altered_strict = compile(altered, true, altered_strict_usage);
     check_no_secret(records, strict.message(), altered_strict ? "" : altered_strict.message(),
                     "strict error");
   } else {

@@ -125,11 +125,11 @@ inline int run_check(args& a) {
   auto usage = std::make_shared<local_usage>();
   authorizer auth(options, usage);
   loaded_store loaded = load_store_file(store_path, *usage, options.lim, strict);
-  for (const token_problem& p : loaded.compiled->problems()) {
+  for (const token_problem& p : loaded.snapshot->problems()) {
     std::cerr << "tokenguard: warning: " << store_path << ": " << describe(p)
               << " (this token cannot authenticate)\n";
   }
-  auth.replace_store(loaded.compiled);
+  auth.replace_store(loaded.snapshot);
 
   std::ifstream file;
   std::istream* in = &std::cin;
@@ -187,20 +187,15 @@ inline int run_validate(args& a) {
   if (store_path.empty()) throw usage_error{"validate: --store FILE is required"};
   const limits lim;
   const std::string text = read_file(store_path, lim.max_store_bytes, "max_store_bytes");
-  auto parsed = parse_padded_store_json(simdjson::padded_string_view(text), lim);
-  if (!parsed) {
-    std::cout << store_path << ": " << parsed.message() << "\n";
-    return exit_problems;
-  }
   local_usage usage;
-  auto compiled = store::compile(parsed.value().tokens, usage, lim);
-  if (!compiled) {
-    std::cout << store_path << ": " << compiled.message() << "\n";
+  auto loaded = load_padded_store_json(simdjson::padded_string_view(text), usage, lim);
+  if (!loaded) {
+    std::cout << store_path << ": " << loaded.message() << "\n";
     return exit_problems;
   }
-  const auto problems = compiled.value()->problems();
+  const auto problems = loaded.value().snapshot->problems();
   for (const token_problem& p : problems) std::cout << describe(p) << "\n";
-  std::cerr << store_path << ": " << parsed.value().tokens.size() << " tokens, " << problems.size()
+  std::cerr << store_path << ": " << loaded.value().tokens << " tokens, " << problems.size()
             << (problems.size() == 1 ? " problem\n" : " problems\n");
   return problems.empty() ? exit_ok : exit_problems;
 }

@@ -109,20 +109,14 @@ class args {
   return data;
 }
 
-struct loaded_store {
-  parsed_store parsed;
-  std::shared_ptr<const store> compiled;
-};
-
-/// Parses and compiles a store file; an unusable file is a usage_error.
+/// Loads a store file as a gateway does (load_store_json); an unusable file
+/// is a usage_error.
 [[nodiscard]] inline loaded_store load_store_file(const std::string& path, usage_store& usage,
                                                   const limits& lim, bool strict) {
   const std::string text = read_file(path, lim.max_store_bytes, "max_store_bytes");
-  auto parsed = parse_padded_store_json(simdjson::padded_string_view(text), lim);
-  if (!parsed) throw usage_error{path + ": " + parsed.message()};
-  auto compiled = store::compile(parsed.value().tokens, usage, lim, strict);
-  if (!compiled) throw usage_error{path + ": " + compiled.message()};
-  return {std::move(parsed).value(), std::move(compiled).value()};
+  auto loaded = load_padded_store_json(simdjson::padded_string_view(text), usage, lim, strict);
+  if (!loaded) throw usage_error{path + ": " + loaded.message()};
+  return std::move(loaded).value();
 }
 
 [[nodiscard]] inline std::string describe(const token_problem& p) {

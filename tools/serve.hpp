@@ -204,9 +204,9 @@ inline int run_serve(args& a) {
   std::unique_ptr<token_service> service;
   if (options.app.read_only) {
     loaded_store loaded = load_store_file(options.store_path, *usage, options.auth.lim, false);
-    log_problems(options.store_path, *loaded.compiled);
-    auth.replace_store(loaded.compiled);
-    app.set_read_only_audit(loaded.parsed.settings.add_audit_record);
+    log_problems(options.store_path, *loaded.snapshot);
+    auth.replace_store(loaded.snapshot);
+    app.set_read_only_audit(loaded.settings.add_audit_record);
   } else {
     service_options service_opts;
     service_opts.lim = options.auth.lim;
@@ -270,11 +270,11 @@ inline int run_serve(args& a) {
           try {
             loaded_store loaded =
                 load_store_file(options.store_path, *usage, options.auth.lim, false);
-            log_problems(options.store_path, *loaded.compiled);
-            auth.replace_store(loaded.compiled);
-            app.set_read_only_audit(loaded.parsed.settings.add_audit_record);
+            log_problems(options.store_path, *loaded.snapshot);
+            auth.replace_store(loaded.snapshot);
+            app.set_read_only_audit(loaded.settings.add_audit_record);
             metrics.count_reload(true);
-            log_line("reloaded " + describe_store(*loaded.compiled) + " from " +
+            log_line("reloaded " + describe_store(*loaded.snapshot) + " from " +
                      options.store_path);
           } catch (const usage_error& e) {
             metrics.count_reload(false);

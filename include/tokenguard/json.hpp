@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tokenguard/detail/json_text.hpp"
@@ -31,31 +33,39 @@ struct store_settings {
   bool add_audit_record = false;
 };
 
-struct parsed_store {
-  std::vector<token_record> tokens;
+/// A parsed store: its tokens as `Record`s and its settings.
+template <class Record>
+struct basic_parsed_store {
+  std::vector<Record> tokens;
   store_settings settings;
 };
+using parsed_store = basic_parsed_store<token_record>;
 
 namespace detail {
 
 /// Reads one token object into a record; field problems go to load_error.
-inline void read_token(simdjson::dom::object object, token_record& r) {
-  auto note = [&r](std::string what) {
-    if (r.load_error.empty()) r.load_error = std::move(what);
+/// `Record` is token_record (every field owned, unknown members kept) or
+/// token_view (the fields a snapshot needs, as views into the parsed
+/// document); both see the same checks, so both find the same load_error.
+template <class Record>
+void read_token(simdjson::dom::object object, Record& r) {
+  constexpr bool owned = std::is_same_v<Record, token_record>;
+  auto note = [&r](const std::string& what) {
+    if (r.load_error.empty()) r.load_error = what;
   };
-  auto read_string = [&](simdjson::dom::element v, std::string_view key, std::string& out) {
+  // A string field; `out` is null for a field that this Record leaves out,
+  // whose type is still checked.
+  auto read_string = [&](simdjson::dom::element v, std::string_view key, auto* out) {
     if (v.is_null()) return;
     std::string_view s;
     if (v.get_string().get(s) != simdjson::SUCCESS) {
       note(std::string(key) + " must be a string");
       return;
     }
-    out.assign(s);
+    if (out != nullptr) *out = s;
   };
-  auto read_optional_string = [&](simdjson::dom::element v, std::string_view key,
-                                  std::optional<std::string>& out) {
+  auto read_optional_string = [&](simdjson::dom::element v, std::string_view key, auto& out) {
     if (v.is_null()) return;
-    std::string value;
     std::string_view s;
     if (v.get_string().get(s) != simdjson::SUCCESS) {
       note(std::string(key) + " must be a string");
@@ -63,14 +73,14 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
     }
     out.emplace(s);
   };
-  auto read_time = [&](simdjson::dom::element v, std::string_view key, std::int64_t& out) {
+  auto read_time = [&](simdjson::dom::element v, std::string_view key, std::int64_t* out) {
     if (v.is_null()) return;
     std::int64_t n = 0;
     if (v.get_int64().get(n) != simdjson::SUCCESS || !(v.is_int64() || v.is_uint64()) || n < 0) {
       note(std::string(key) + " must be a non-negative integer (milliseconds since the epoch)");
       return;
     }
-    out = n;
+    if (out != nullptr) *out = n;
   };
   auto read_count = [&](simdjson::dom::element v, std::string_view key, std::uint64_t& out) {
     if (v.is_null()) return;
@@ -81,6 +91,16 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
     }
     out = n;
   };
+  // The fields only an owned record keeps (audit and display details): null
+  // for a view, so that they are checked but not kept.
+  auto kept = [&](auto member) {
+    using field = std::remove_reference_t<decltype(std::declval<token_record&>().*member)>;
+    if constexpr (owned) {
+      return &(r.*member);
+    } else {
+      return static_cast<field*>(nullptr);
+    }
+  };
 
   bool has_label = false;
   for (auto field : object) {
@@ -88,38 +108,38 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
     const simdjson::dom::element v = field.value;
     if (key == "label") {
       has_label = true;
-      read_string(v, key, r.label);
+      read_string(v, key, &r.label);
     } else if (key == "user") {
-      read_string(v, key, r.user);
+      read_string(v, key, &r.user);
     } else if (key == "token") {
       read_optional_string(v, key, r.token);
     } else if (key == "tokenSha256") {
       read_optional_string(v, key, r.token_sha256);
     } else if (key == "id") {
-      read_string(v, key, r.id);
+      read_string(v, key, &r.id);
     } else if (key == "limitTo") {
-      read_string(v, key, r.limit_to);
+      read_string(v, key, &r.limit_to);
     } else if (key == "ip") {
-      read_string(v, key, r.ip);
+      read_string(v, key, &r.ip);
     } else if (key == "validUntil") {
-      read_time(v, key, r.valid_until);
+      read_time(v, key, &r.valid_until);
     } else if (key == "dateCreated") {
-      read_time(v, key, r.date_created);
+      read_time(v, key, kept(&token_record::date_created));
     } else if (key == "counter") {
       read_count(v, key, r.counter);
     } else if (key == "usageLimit") {
       read_count(v, key, r.usage_limit);
     } else if (key == "authorKey") {
-      read_string(v, key, r.author_key);
+      read_string(v, key, kept(&token_record::author_key));
     } else if (key == "userKey") {
-      read_string(v, key, r.user_key);
+      read_string(v, key, kept(&token_record::user_key));
     } else if (key == "userDisplayName") {
-      read_string(v, key, r.user_display_name);
+      read_string(v, key, kept(&token_record::user_display_name));
     } else if (key == "lastUsed") {
-      read_time(v, key, r.last_used);
+      read_time(v, key, kept(&token_record::last_used));
     } else if (key == "lastIp") {
-      read_string(v, key, r.last_ip);
-    } else {
+      read_string(v, key, kept(&token_record::last_ip));
+    } else if constexpr (owned) {
       if (!r.extra_members.empty()) r.extra_members.push_back(',');
       append_json_string(r.extra_members, key);
       r.extra_members.push_back(':');
@@ -178,15 +198,13 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
   return std::string_view::npos;
 }
 
-}  // namespace detail
-
-/// Parses a store document held with simdjson::SIMDJSON_PADDING readable
-/// bytes past its end (a simdjson::padded_string, or a std::string read after
-/// reserve(size + SIMDJSON_PADDING)), in place: parse_store_json without its
-/// copy of the text, a quarter of the parse for a large store. A view with
-/// less room is copied first.
-[[nodiscard]] inline result<parsed_store> parse_padded_store_json(
-    simdjson::padded_string_view padded, const limits& lim = limits{}) {
+/// Parses a store document into `Record`s (token_record, or token_view
+/// whose strings point into `parser`'s document). The text needs
+/// simdjson::SIMDJSON_PADDING readable bytes past its end; a view with less
+/// room is copied first.
+template <class Record>
+[[nodiscard]] result<basic_parsed_store<Record>> parse_store_document(
+    simdjson::dom::parser& parser, simdjson::padded_string_view padded, const limits& lim) {
   const std::string_view json = padded;
   if (json.size() > lim.max_store_bytes) {
     return error{"the store is " + std::to_string(json.size()) + " bytes, over the limit of " +
@@ -196,28 +214,26 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
   // without the padding (a std::string that was not read with room) is copied.
   if (padded.padding() < simdjson::SIMDJSON_PADDING) {
     const simdjson::padded_string copy(json);
-    return parse_padded_store_json(copy, lim);
+    return parse_store_document<Record>(parser, copy, lim);
   }
-  simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (const auto code = parser.parse(padded).get(root); code != simdjson::SUCCESS) {
     std::string what;
-    detail::json_locator locator(json);
+    json_locator locator(json);
     const std::size_t at = locator.locate(what);
     if (at == std::string_view::npos) {
-      if (const std::size_t number = detail::find_unrepresentable_number(json);
+      if (const std::size_t number = find_unrepresentable_number(json);
           number != std::string_view::npos) {
-        return error{"the store holds a number at " + detail::describe_offset(json, number) +
+        return error{"the store holds a number at " + describe_offset(json, number) +
                      " that cannot be represented (an integer beyond 64 bits, or a number "
                      "beyond the range of a double)"};
       }
       return error{std::string("the store is not valid JSON: ") + simdjson::error_message(code)};
     }
-    return error{"the store is not valid JSON at " + detail::describe_offset(json, at) + ": " +
-                 what};
+    return error{"the store is not valid JSON at " + describe_offset(json, at) + ": " + what};
   }
 
-  parsed_store out;
+  basic_parsed_store<Record> out;
   simdjson::dom::array tokens;
   std::string base = "$";
   if (root.is_array()) {
@@ -262,10 +278,23 @@ inline void read_token(simdjson::dom::object object, token_record& r) {
     if (!item.is_object()) {
       return error{base + "[" + std::to_string(index) + "]: expected a token object"};
     }
-    detail::read_token(item.get_object().value_unsafe(), out.tokens.emplace_back());
+    read_token(item.get_object().value_unsafe(), out.tokens.emplace_back());
     ++index;
   }
   return out;
+}
+
+}  // namespace detail
+
+/// Parses a store document held with simdjson::SIMDJSON_PADDING readable
+/// bytes past its end (a simdjson::padded_string, or a std::string read after
+/// reserve(size + SIMDJSON_PADDING)), in place: parse_store_json without its
+/// copy of the text, a quarter of the parse for a large store. A view with
+/// less room is copied first.
+[[nodiscard]] inline result<parsed_store> parse_padded_store_json(
+    simdjson::padded_string_view padded, const limits& lim = limits{}) {
+  simdjson::dom::parser parser;
+  return detail::parse_store_document<token_record>(parser, padded, lim);
 }
 
 /// Parses a store document. Errors say where: a line and column for text that

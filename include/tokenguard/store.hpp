@@ -157,9 +157,22 @@ class store {
   /// problem refuses the whole store. Usage slots are bound in `usage`.
   [[nodiscard]] static result<std::shared_ptr<const store>> compile(
       std::span<const token_record> records, usage_store& usage, const limits& lim = limits{},
-      bool strict = false);
+      bool strict = false) {
+    return compile_tokens(records, usage, lim, strict);
+  }
+  /// The same from views into a parsed document (load_store_json): the same
+  /// snapshot, problems and usage slots as from the records they stand for.
+  [[nodiscard]] static result<std::shared_ptr<const store>> compile(
+      std::span<const detail::token_view> tokens, usage_store& usage, const limits& lim = limits{},
+      bool strict = false) {
+    return compile_tokens(tokens, usage, lim, strict);
+  }
 
  private:
+  template <class Record>
+  [[nodiscard]] static result<std::shared_ptr<const store>> compile_tokens(
+      std::span<const Record> records, usage_store& usage, const limits& lim, bool strict);
+
   /// Where a digest's probe starts: its first 32 bits scaled to the table
   /// (multiply-shift), so the table needs no power-of-two size.
   [[nodiscard]] static std::size_t home_slot(const detail::sha256_digest& digest,
@@ -185,8 +198,9 @@ namespace detail {
 
 /// The usage key of a token: its id; for a token without one, its digest, so
 /// that counts survive reloads (written into `buffer`).
-[[nodiscard]] inline std::string_view usage_key(const token_record& r, const sha256_digest& d,
-                                                std::string& buffer) {
+template <class Record>
+[[nodiscard]] std::string_view usage_key(const Record& r, const sha256_digest& d,
+                                         std::string& buffer) {
   if (!r.id.empty()) return r.id;
   buffer = "sha256:" + to_hex(d);
   return buffer;
@@ -194,7 +208,8 @@ namespace detail {
 
 }  // namespace detail
 
-inline result<std::shared_ptr<const store>> store::compile(std::span<const token_record> records,
+template <class Record>
+result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Record> records,
                                                            usage_store& usage, const limits& lim,
                                                            bool strict) {
   if (records.size() > lim.max_tokens) {
@@ -224,7 +239,7 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
   std::vector<bool> has_digest(records.size(), false);
   std::vector<stated_digest> stated(records.size(), stated_digest::none);
   for (std::size_t i = 0; i < records.size(); ++i) {
-    const token_record& r = records[i];
+    const Record& r = records[i];
     const bool has_secret = r.token && !r.token->empty();
     if (has_secret) {
       digests[i] = detail::sha256(*r.token);
@@ -245,7 +260,7 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
   }
 
   for (std::size_t i = 0; i < records.size(); ++i) {
-    const token_record& r = records[i];
+    const Record& r = records[i];
     std::string& why = problem[i];
     if (!r.load_error.empty()) {
       why = r.load_error;
@@ -341,10 +356,12 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
       });
       if (j == i) continue;
       if (problem[i].empty()) {
-        problem[i] = "its secret is also the secret of token '" + records[j].label + "'";
+        problem[i] =
+            "its secret is also the secret of token '" + std::string(records[j].label) + "'";
       }
       if (problem[j].empty()) {
-        problem[j] = "its secret is also the secret of token '" + records[i].label + "'";
+        problem[j] =
+            "its secret is also the secret of token '" + std::string(records[i].label) + "'";
       }
     }
     std::fill(seen.begin(), seen.end(), none);
@@ -354,16 +371,16 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
       const std::size_t j = first_holder(i, detail::text_hash{}(id),
                                          [&](std::size_t k) { return records[k].id == id; });
       if (j == i) continue;
-      problem[i] = "its id is also the id of token '" + records[j].label + "'";
+      problem[i] = "its id is also the id of token '" + std::string(records[j].label) + "'";
       if (problem[j].empty()) {
-        problem[j] = "its id is also the id of token '" + records[i].label + "'";
+        problem[j] = "its id is also the id of token '" + std::string(records[i].label) + "'";
       }
     }
   }
 
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (!problem[i].empty()) {
-      out->problems_.push_back({i, records[i].label, std::move(problem[i])});
+      out->problems_.push_back({i, std::string(records[i].label), std::move(problem[i])});
     }
   }
   if (strict && !out->problems_.empty()) {
@@ -383,7 +400,7 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
   // Offsets are 32-bit: the labels, users and ids that do not fit in their entry must fit in
   // 4 GiB.
   std::size_t arena_bytes = 0;
-  for (const token_record& r : records) {
+  for (const Record& r : records) {
     const std::size_t n = r.label.size() + r.user.size() + r.id.size();
     if (n > entry{}.strings.size()) arena_bytes += n;
   }
@@ -402,7 +419,7 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
       ++next_problem;
       continue;
     }
-    const token_record& r = records[i];
+    const Record& r = records[i];
     const auto slot = usage.bind(detail::usage_key(r, digests[i], key_buffer), r.counter);
     if (!slot) return error{"the usage store has no room for another token"};
     std::size_t at = home_slot(digests[i], slots);
@@ -430,6 +447,8 @@ inline result<std::shared_ptr<const store>> store::compile(std::span<const token
     }
     for (const std::string_view part :
          {std::string_view(r.label), std::string_view(r.user), std::string_view(r.id)}) {
+      // An absent field of a token_view is a null view: memcpy must not see it.
+      if (part.empty()) continue;
       std::memcpy(to, part.data(), part.size());
       to += part.size();
     }

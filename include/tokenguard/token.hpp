@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace tokenguard {
 
@@ -34,6 +35,28 @@ struct token_record {
   /// is reported and cannot authenticate.
   std::string load_error;
 };
+
+namespace detail {
+
+/// What a compiled snapshot needs of a token, as views into a parsed document:
+/// loading a store for a gateway (load_store_json) reads these instead of
+/// token_records, and so skips a heap string per field and most of the
+/// memory of a large store's records.
+struct token_view {
+  std::string_view label;
+  std::string_view user;
+  std::optional<std::string_view> token;
+  std::optional<std::string_view> token_sha256;
+  std::string_view id;
+  std::string_view limit_to;
+  std::string_view ip;
+  std::int64_t valid_until = 0;
+  std::uint64_t counter = 0;
+  std::uint64_t usage_limit = 0;
+  std::string load_error;  ///< as token_record's
+};
+
+}  // namespace detail
 
 }  // namespace tokenguard
 

@@ -9,6 +9,7 @@
 #include "tokenguard/decision.hpp"
 #include "tokenguard/json.hpp"
 #include "tokenguard/limits.hpp"
+#include "tokenguard/load.hpp"
 #include "tokenguard/reason.hpp"
 #include "tokenguard/request.hpp"
 #include "tokenguard/result.hpp"

@@ -9,11 +9,9 @@ class token_filter {
  public:
   /// Returns "" once the new store is in service, else why it was refused (the old one stays).
   std::string load(std::string_view store_json) {
-    auto parsed = tokenguard::parse_store_json(store_json);
-    if (!parsed) return parsed.message();
-    auto compiled = tokenguard::store::compile(parsed.value().tokens, auth_.usage());
-    if (!compiled) return compiled.message();
-    auth_.replace_store(compiled.value());  // atomic; requests in flight finish on the old one
+    auto loaded = tokenguard::load_store_json(store_json, auth_.usage());
+    if (!loaded) return loaded.message();
+    auth_.replace_store(loaded.value().snapshot);  // atomic; requests in flight keep the old one
     return "";
   }
 
