@@ -198,6 +198,13 @@ void read_token(simdjson::dom::object object, Record& r) {
   return std::string_view::npos;
 }
 
+/// The refusal of a store text over max_store_bytes; nullopt within it.
+[[nodiscard]] inline std::optional<error> oversized_store(std::size_t bytes, const limits& lim) {
+  if (bytes <= lim.max_store_bytes) return std::nullopt;
+  return error{"the store is " + std::to_string(bytes) + " bytes, over the limit of " +
+               std::to_string(lim.max_store_bytes) + " (max_store_bytes)"};
+}
+
 /// Parses a store document into `Record`s (token_record, or token_view
 /// whose strings point into `parser`'s document). The text needs
 /// simdjson::SIMDJSON_PADDING readable bytes past its end; a view with less
@@ -206,10 +213,7 @@ template <class Record>
 [[nodiscard]] result<basic_parsed_store<Record>> parse_store_document(
     simdjson::dom::parser& parser, simdjson::padded_string_view padded, const limits& lim) {
   const std::string_view json = padded;
-  if (json.size() > lim.max_store_bytes) {
-    return error{"the store is " + std::to_string(json.size()) + " bytes, over the limit of " +
-                 std::to_string(lim.max_store_bytes) + " (max_store_bytes)"};
-  }
+  if (auto refused = oversized_store(json.size(), lim)) return *std::move(refused);
   // simdjson trusts a padded view's capacity and reads past the text: a view
   // without the padding (a std::string that was not read with room) is copied.
   if (padded.padding() < simdjson::SIMDJSON_PADDING) {
@@ -301,9 +305,8 @@ template <class Record>
 /// is not JSON, a path such as `$.tokens[3]` for a wrong shape.
 [[nodiscard]] inline result<parsed_store> parse_store_json(std::string_view json,
                                                            const limits& lim = limits{}) {
-  if (json.size() > lim.max_store_bytes) {  // before the copy
-    return error{"the store is " + std::to_string(json.size()) + " bytes, over the limit of " +
-                 std::to_string(lim.max_store_bytes) + " (max_store_bytes)"};
+  if (auto refused = detail::oversized_store(json.size(), lim)) {  // before the copy
+    return *std::move(refused);
   }
   const simdjson::padded_string padded(json);
   return parse_padded_store_json(padded, lim);

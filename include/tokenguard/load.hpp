@@ -13,7 +13,6 @@
 #include <cstddef>
 #include <memory>
 #include <span>
-#include <string>
 #include <string_view>
 #include <utility>
 
@@ -57,9 +56,8 @@ struct loaded_store {
 [[nodiscard]] inline result<loaded_store> load_store_json(std::string_view json, usage_store& usage,
                                                           const limits& lim = limits{},
                                                           bool strict = false) {
-  if (json.size() > lim.max_store_bytes) {  // before the copy
-    return error{"the store is " + std::to_string(json.size()) + " bytes, over the limit of " +
-                 std::to_string(lim.max_store_bytes) + " (max_store_bytes)"};
+  if (auto refused = detail::oversized_store(json.size(), lim)) {  // before the copy
+    return *std::move(refused);
   }
   const simdjson::padded_string padded(json);
   return load_padded_store_json(padded, usage, lim, strict);
