@@ -7,9 +7,9 @@
 
 #include <simdjson.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdint>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenguard/detail/durable_file.hpp"
 #include "tokenguard/tokenguard.hpp"
 
 namespace tokenguard::cli {
@@ -89,31 +90,25 @@ class args {
   return network.value();
 }
 
-/// Reads a whole file, refusing one over `max_bytes` before reading it. The
-/// string keeps simdjson's padding (zeros) past its end, so that a store is
-/// parsed in place (parse_padded_store_json).
-[[nodiscard]] inline std::string read_file(const std::string& path, std::size_t max_bytes,
-                                           std::string_view limit_name) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw usage_error{"cannot open '" + path + "'"};
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw usage_error{"cannot read '" + path + "'"};
-  if (static_cast<std::uint64_t>(size) > max_bytes) {
-    throw usage_error{"'" + path + "' is " + std::to_string(size) + " bytes, over the limit of " +
-                      std::to_string(max_bytes) + " (" + std::string(limit_name) + ")"};
+/// Reads a whole store file (detail::read_file_if_exists, the service's own
+/// reader), refusing one over `max_bytes` before reading it. The string keeps
+/// zeros past its end, simdjson's padding, so that the store is parsed in
+/// place (load_padded_store_json).
+[[nodiscard]] inline std::string read_store_file(const std::string& path, std::size_t max_bytes) {
+  static_assert(detail::read_padding >= simdjson::SIMDJSON_PADDING);
+  auto text = detail::read_file_if_exists(path, max_bytes);
+  if (!text) throw usage_error{text.message()};
+  if (!text.value()) {
+    throw usage_error{"cannot open '" + path + "': " + detail::errno_text(ENOENT)};
   }
-  std::string data(static_cast<std::size_t>(size) + simdjson::SIMDJSON_PADDING, '\0');
-  in.seekg(0);
-  if (!in.read(data.data(), size)) throw usage_error{"cannot read '" + path + "'"};
-  data.resize(static_cast<std::size_t>(size));  // the capacity, and the zeros, stay
-  return data;
+  return std::move(*std::move(text).value());
 }
 
 /// Loads a store file as a gateway does (load_store_json); an unusable file
 /// is a usage_error.
 [[nodiscard]] inline loaded_store load_store_file(const std::string& path, usage_store& usage,
                                                   const limits& lim, bool strict) {
-  const std::string text = read_file(path, lim.max_store_bytes, "max_store_bytes");
+  const std::string text = read_store_file(path, lim.max_store_bytes);
   auto loaded = load_padded_store_json(simdjson::padded_string_view(text), usage, lim, strict);
   if (!loaded) throw usage_error{path + ": " + loaded.message()};
   return std::move(loaded).value();
