@@ -24,6 +24,7 @@
 #include "tokenguard/detail/prefetch.hpp"
 #include "tokenguard/detail/sha256.hpp"
 #include "tokenguard/detail/stable_strings.hpp"
+#include "tokenguard/detail/text_hash.hpp"
 #include "tokenguard/limits.hpp"
 #include "tokenguard/result.hpp"
 #include "tokenguard/rules.hpp"

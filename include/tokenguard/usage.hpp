@@ -21,6 +21,7 @@
 #include "tokenguard/address.hpp"
 #include "tokenguard/detail/prefetch.hpp"
 #include "tokenguard/detail/stable_strings.hpp"
+#include "tokenguard/detail/text_hash.hpp"
 
 namespace tokenguard {
 

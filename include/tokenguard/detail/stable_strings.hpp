@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -47,15 +46,6 @@ class stable_strings {
   std::vector<std::unique_ptr<char[]>> large_;
   char* next_ = nullptr;
   std::size_t room_ = 0;
-};
-
-/// For open-addressing tables keyed by text: std::hash reads eight bytes at a
-/// time where boost::hash of a string_view (Boost 1.81) reads one, which cost
-/// a tenth of loading a store whose tokens repeat 200-byte limitTo texts.
-struct text_hash {
-  [[nodiscard]] std::size_t operator()(std::string_view text) const noexcept {
-    return std::hash<std::string_view>{}(text);
-  }
 };
 
 }  // namespace tokenguard::detail
