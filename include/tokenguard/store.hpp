@@ -237,26 +237,28 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
   // tokenSha256 is parsed here, once: what the checks below need is whether
   // it parsed and whether it is the secret's digest.
   enum class stated_digest : std::uint8_t { none, matches, malformed, differs };
-  std::vector<bool> has_digest(records.size(), false);
-  std::vector<stated_digest> stated(records.size(), stated_digest::none);
+  struct digest_state {
+    bool known = false;  ///< digests[i] holds the token's digest
+    stated_digest stated = stated_digest::none;
+  };
+  std::vector<digest_state> digest_of(records.size());
   for (std::size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
     const bool has_secret = r.token && !r.token->empty();
     if (has_secret) {
       digests[i] = detail::sha256(*r.token);
-      has_digest[i] = true;
+      digest_of[i].known = true;
     }
     if (!r.token_sha256) continue;
     const auto parsed = detail::parse_hex_digest(*r.token_sha256);
     if (!parsed) {
-      stated[i] = stated_digest::malformed;
+      digest_of[i].stated = stated_digest::malformed;
     } else if (!has_secret) {
       digests[i] = *parsed;
-      has_digest[i] = true;
-      stated[i] = stated_digest::matches;
+      digest_of[i] = {true, stated_digest::matches};
     } else {
-      stated[i] = detail::digest_equal(digests[i], *parsed) ? stated_digest::matches
-                                                            : stated_digest::differs;
+      digest_of[i].stated = detail::digest_equal(digests[i], *parsed) ? stated_digest::matches
+                                                                      : stated_digest::differs;
     }
   }
 
@@ -285,11 +287,11 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
     }
     if (!why.empty()) continue;
 
-    if (stated[i] == stated_digest::malformed) {
+    if (digest_of[i].stated == stated_digest::malformed) {
       why = "tokenSha256 is not 64 hex digits";
       continue;
     }
-    if (stated[i] == stated_digest::differs) {
+    if (digest_of[i].stated == stated_digest::differs) {
       why = "tokenSha256 is not the SHA-256 of token";
       continue;
     }
@@ -349,7 +351,7 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
       }
     };
     for (std::size_t i = 0; i < records.size(); ++i) {
-      if (!has_digest[i]) continue;
+      if (!digest_of[i].known) continue;
       std::uint64_t hash = 0;
       std::memcpy(&hash, digests[i].data(), sizeof hash);
       const std::size_t j = first_holder(i, static_cast<std::size_t>(hash), [&](std::size_t k) {
@@ -413,7 +415,7 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
   // Each insertion is a cache miss at a random slot: fetch a few ahead.
   constexpr std::size_t lookahead = 8;
   for (std::size_t i = 0; i < records.size(); ++i) {
-    if (i + lookahead < records.size() && has_digest[i + lookahead]) {
+    if (i + lookahead < records.size() && digest_of[i + lookahead].known) {
       detail::prefetch_for_write(&out->table_[home_slot(digests[i + lookahead], slots)]);
     }
     if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {

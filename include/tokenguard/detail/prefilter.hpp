@@ -857,11 +857,15 @@ class prefilter {
     }
   }
 
+  [[nodiscard]] static constexpr std::size_t round_up(std::size_t n, std::size_t align) noexcept {
+    return (n + align - 1) / align * align;
+  }
+
   /// Lays the parts out in one block, header first.
   void freeze(const parts& p) {
     std::size_t size = 0;
     const auto place = [&size](std::size_t bytes, std::size_t align) {
-      size = (size + align - 1) / align * align;
+      size = round_up(size, align);
       const std::size_t at = size;
       size += bytes;
       return static_cast<std::uint32_t>(at);
@@ -876,8 +880,7 @@ class prefilter {
     h.skips_at = place(bytes(p.skips), alignof(skip_table));
     h.positions_at = place(bytes(p.positions), alignof(ascii_set));
     h.tables_at = place(bytes(p.tables), alignof(shift_and_table));
-    size = (size + prefilter_impl::prefilter_tables_alignment - 1) /
-           prefilter_impl::prefilter_tables_alignment * prefilter_impl::prefilter_tables_alignment;
+    size = round_up(size, prefilter_impl::prefilter_tables_alignment);
     h.size = static_cast<std::uint32_t>(size);
     own_.assign(size, std::byte{0});
     const auto copy = [this](std::uint32_t at, const void* from, std::size_t n) {
