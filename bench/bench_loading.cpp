@@ -60,7 +60,9 @@ std::string store_file(bool secure) {
 }
 
 /// The reader the service and the CLI use: the text keeps simdjson's padding.
-std::string read_file(const std::string& path, const tokenguard::limits& lim) {
+/// (A std::string before 2026-12-03, a simdjson::padded_string since; `auto`
+/// so that bench/run.sh --rev still measures the older readers.)
+auto read_file(const std::string& path, const tokenguard::limits& lim) {
   auto text = tokenguard::detail::read_file_if_exists(path, lim.max_store_bytes);
   if (!text || !text.value()) fail("cannot read " + path);
   return std::move(*text.value());
@@ -100,7 +102,7 @@ void bench_load(benchmark::State& state, bool secure, load_path how) {
     const long long resident_before = resident_bytes();
     const auto wall0 = std::chrono::steady_clock::now();
     const double t0 = thread_cpu_seconds();
-    const std::string json = read_file(path, lim);
+    const auto json = read_file(path, lim);
     const double t1 = thread_cpu_seconds();
     tokenguard::local_usage usage;
     std::shared_ptr<const tokenguard::store> snapshot;

@@ -186,9 +186,9 @@ inline int run_validate(args& a) {
   }
   if (store_path.empty()) throw usage_error{"validate: --store FILE is required"};
   const limits lim;
-  const std::string text = read_store_file(store_path, lim.max_store_bytes);
+  const simdjson::padded_string text = read_store_file(store_path, lim.max_store_bytes);
   local_usage usage;
-  auto loaded = load_padded_store_json(simdjson::padded_string_view(text), usage, lim);
+  auto loaded = load_padded_store_json(text, usage, lim);
   if (!loaded) {
     std::cout << store_path << ": " << loaded.message() << "\n";
     return exit_problems;

@@ -91,11 +91,11 @@ class args {
 }
 
 /// Reads a whole store file (detail::read_file_if_exists, the service's own
-/// reader), refusing one over `max_bytes` before reading it. The string keeps
-/// zeros past its end, simdjson's padding, so that the store is parsed in
-/// place (load_padded_store_json).
-[[nodiscard]] inline std::string read_store_file(const std::string& path, std::size_t max_bytes) {
-  static_assert(detail::read_padding >= simdjson::SIMDJSON_PADDING);
+/// reader), refusing one over `max_bytes` before reading it. The text keeps
+/// simdjson's padding past its end, so that the store is parsed in place
+/// (load_padded_store_json).
+[[nodiscard]] inline simdjson::padded_string read_store_file(const std::string& path,
+                                                             std::size_t max_bytes) {
   auto text = detail::read_file_if_exists(path, max_bytes);
   if (!text) throw usage_error{text.message()};
   if (!text.value()) {
@@ -108,8 +108,8 @@ class args {
 /// is a usage_error.
 [[nodiscard]] inline loaded_store load_store_file(const std::string& path, usage_store& usage,
                                                   const limits& lim, bool strict) {
-  const std::string text = read_store_file(path, lim.max_store_bytes);
-  auto loaded = load_padded_store_json(simdjson::padded_string_view(text), usage, lim, strict);
+  const simdjson::padded_string text = read_store_file(path, lim.max_store_bytes);
+  auto loaded = load_padded_store_json(text, usage, lim, strict);
   if (!loaded) throw usage_error{path + ": " + loaded.message()};
   return std::move(loaded).value();
 }

@@ -329,8 +329,7 @@ inline result<std::unique_ptr<token_service>> token_service::open(const std::str
     if (!s->options_.create_if_missing) return error{"the store '" + path + "' does not exist"};
     write_now = true;
   } else {
-    static_assert(detail::read_padding >= simdjson::SIMDJSON_PADDING);
-    auto parsed = parse_padded_store_json(simdjson::padded_string_view(*text.value()), lim);
+    auto parsed = parse_padded_store_json(*text.value(), lim);
     if (!parsed) return error{path + ": " + parsed.message()};
     s->records_ = std::move(parsed.value().tokens);
     s->settings_ = parsed.value().settings;

@@ -9,7 +9,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <simdjson.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -125,18 +127,37 @@ inline bool fsync_retrying(int fd) noexcept {
   return sync_directory(dir);
 }
 
-/// Zeros kept past the end of what read_file_if_exists returns: room for a
-/// JSON parser that reads ahead (simdjson's padding), so that it parses the
-/// text in place instead of copying it.
-inline constexpr std::size_t read_padding = 64;
+/// Asks the kernel to map every page of a large buffer that is about to be
+/// written through: one call instead of a page fault per 4 KiB, which is most
+/// of the cost of reading a large store into fresh memory. Best effort: a
+/// kernel before 5.14 refuses it, and the pages then fault in as they are
+/// written.
+inline void populate_for_writing(char* data, std::size_t size) noexcept {
+#if defined(MADV_POPULATE_WRITE)
+  constexpr std::size_t worth_it = std::size_t{1} << 20;  // smaller ones come from the heap
+  if (size < worth_it) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto first = (reinterpret_cast<std::uintptr_t>(data) + page - 1) & ~(page - 1);
+  const auto last = (reinterpret_cast<std::uintptr_t>(data) + size) & ~(page - 1);
+  if (last > first) {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): madvise takes the page address
+    ::madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+  }
+#else
+  (void)data;
+  (void)size;
+#endif
+}
 
 /// Reads a whole file; nullopt when it does not exist. Refuses a file over
-/// `max_bytes` before reading it.
-[[nodiscard]] inline result<std::optional<std::string>> read_file_if_exists(const std::string& path,
-                                                                            std::size_t max_bytes) {
+/// `max_bytes` before reading it. The text comes with simdjson's padding past
+/// its end, so that it is parsed in place; only the padding is zeroed (the
+/// read writes the rest, and zeroing 0.5 GB first cost a fifth of the read).
+[[nodiscard]] inline result<std::optional<simdjson::padded_string>> read_file_if_exists(
+    const std::string& path, std::size_t max_bytes) {
   unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
-    if (errno == ENOENT) return std::optional<std::string>();
+    if (errno == ENOENT) return std::optional<simdjson::padded_string>();
     return error{"cannot open '" + path + "': " + errno_text(errno)};
   }
   struct stat info {};
@@ -147,7 +168,12 @@ inline constexpr std::size_t read_padding = 64;
                  " bytes, over the limit of " + std::to_string(max_bytes) + " (max_store_bytes)"};
   }
   const auto size = static_cast<std::size_t>(info.st_size);
-  std::string data(size + read_padding, '\0');
+  simdjson::padded_string data(size);
+  if (data.data() == nullptr) {
+    return error{"cannot read '" + path + "': out of memory for its " + std::to_string(size) +
+                 " bytes"};
+  }
+  populate_for_writing(data.data(), size);
   std::size_t got = 0;
   while (got < size) {
     const ssize_t n = ::read(fd.get(), data.data() + got, size - got);
@@ -156,8 +182,8 @@ inline constexpr std::size_t read_padding = 64;
     if (n == 0) break;  // the file shrank under us: what we have is what it holds
     got += static_cast<std::size_t>(n);
   }
-  data.resize(got);  // the capacity, and the zeros, stay
-  return std::optional<std::string>(std::move(data));
+  if (got < size) data = simdjson::padded_string(std::string_view(data.data(), got));
+  return std::optional<simdjson::padded_string>(std::move(data));
 }
 
 /// An exclusive advisory lock on "<path>.lock", held while the object lives.
