@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -198,13 +199,13 @@ class store {
 namespace detail {
 
 /// The usage key of a token: its id; for a token without one, its digest, so
-/// that counts survive reloads (written into `buffer`).
+/// that counts survive reloads (kept in `digest_keys`, whose elements never
+/// move).
 template <class Record>
 [[nodiscard]] std::string_view usage_key(const Record& r, const sha256_digest& d,
-                                         std::string& buffer) {
+                                         std::deque<std::string>& digest_keys) {
   if (!r.id.empty()) return r.id;
-  buffer = "sha256:" + to_hex(d);
-  return buffer;
+  return digest_keys.emplace_back("sha256:" + to_hex(d));
 }
 
 }  // namespace detail
@@ -409,9 +410,26 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
   }
   if (arena_bytes > 0xFFFFFFFFULL) return error{"the store's labels, users and ids exceed 4 GiB"};
   out->arena_.reserve(arena_bytes);
+
+  // Every loaded token's usage slot in one call, so that the usage store can
+  // batch them (usage_store::bind_all).
+  std::vector<usage_binding> bindings;
+  bindings.reserve(loaded);
+  std::deque<std::string> digest_keys;
+  for (std::size_t i = 0, next_problem = 0; i < records.size(); ++i) {
+    if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
+      ++next_problem;
+      continue;
+    }
+    bindings.push_back(
+        {detail::usage_key(records[i], digests[i], digest_keys), records[i].counter});
+  }
+  std::vector<std::optional<usage_slot>> bound(loaded);
   usage.reserve(loaded);
+  usage.bind_all(bindings, bound);
+
   std::size_t next_problem = 0;
-  std::string key_buffer;
+  std::size_t next_slot = 0;
   // Each insertion is a cache miss at a random slot: fetch a few ahead.
   constexpr std::size_t lookahead = 8;
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -423,7 +441,7 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
       continue;
     }
     const Record& r = records[i];
-    const auto slot = usage.bind(detail::usage_key(r, digests[i], key_buffer), r.counter);
+    const std::optional<usage_slot> slot = bound[next_slot++];
     if (!slot) return error{"the usage store has no room for another token"};
     std::size_t at = home_slot(digests[i], slots);
     while (out->table_[at].record != none) at = at + 1 == slots ? 0 : at + 1;

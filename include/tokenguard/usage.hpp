@@ -9,23 +9,28 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tokenguard/address.hpp"
 #include "tokenguard/detail/prefetch.hpp"
-#include "tokenguard/detail/stable_strings.hpp"
-#include "tokenguard/detail/text_hash.hpp"
+#include "tokenguard/detail/slot_index.hpp"
 
 namespace tokenguard {
 
 using usage_slot = std::uint32_t;
+
+/// One token of a store being loaded, for usage_store::bind_all.
+struct usage_binding {
+  std::string_view token_id;
+  std::uint64_t initial = 0;
+};
 
 struct usage_snapshot {
   std::uint64_t count = 0;
@@ -42,6 +47,18 @@ class usage_store {
   /// reload can never hand a token back uses it has already spent. nullopt
   /// when the store has no room for another slot.
   virtual std::optional<usage_slot> bind(std::string_view token_id, std::uint64_t initial) = 0;
+
+  /// Load time: every token of a store at once; slots[i] is what
+  /// bind(bindings[i]...) would answer, in order (an id listed twice gets one
+  /// slot). `slots` has bindings.size() elements. The default calls bind()
+  /// for each; an implementation may batch them: the local table prefetches
+  /// ahead, a shared store can make one round trip of them.
+  virtual void bind_all(std::span<const usage_binding> bindings,
+                        std::span<std::optional<usage_slot>> slots) {
+    for (std::size_t i = 0; i < bindings.size(); ++i) {
+      slots[i] = bind(bindings[i].token_id, bindings[i].initial);
+    }
+  }
 
   /// Load time, a hint: about `tokens` bind() calls follow (a store compile
   /// calls it once), so an implementation may size its index up front. The
@@ -87,41 +104,46 @@ class local_usage final : public usage_store {
 
  public:
   local_usage() : chunks_(std::make_unique<std::atomic<chunk*>[]>(max_chunks)) {}
-  // Only the chunks bind() allocated: a walk over the whole directory cost
-  // more than the rest of a short-lived instance's life (found by profiling
-  // fuzz_service, which builds one per request).
+  // Only the chunks bind() allocated, which are the first ones: a walk over
+  // the whole directory cost more than the rest of a short-lived instance's
+  // life (found by profiling fuzz_service, which builds one per request).
   ~local_usage() override {
-    const std::size_t used = (next_ + chunk_size - 1) >> chunk_bits;
-    for (std::size_t i = 0; i < used; ++i) delete chunks_[i].load();
+    for (std::size_t i = 0; i < max_chunks; ++i) {
+      chunk* c = chunks_[i].load();
+      if (c == nullptr) break;
+      delete c;
+    }
   }
   local_usage(const local_usage&) = delete;
   local_usage& operator=(const local_usage&) = delete;
 
   std::optional<usage_slot> bind(std::string_view token_id, std::uint64_t initial) override {
     std::lock_guard<std::mutex> lock(bind_mutex_);
-    auto it = ids_.find(token_id);
-    if (it != ids_.end()) {
-      std::atomic<std::uint64_t>& count = at(it->second).count;
-      std::uint64_t seen = count.load();
-      while (seen < initial && !count.compare_exchange_weak(seen, initial)) {
-      }
-      return it->second;
+    return bind_locked(token_id, initial, detail::slot_index::hash(token_id));
+  }
+
+  /// One lock for the whole store, and each id's cell fetched a few ids ahead:
+  /// binding a million new ids one by one waited on a cache miss each.
+  void bind_all(std::span<const usage_binding> bindings,
+                std::span<std::optional<usage_slot>> slots) override {
+    std::lock_guard<std::mutex> lock(bind_mutex_);
+    constexpr std::size_t ahead = 8;
+    std::array<std::size_t, ahead> hashes{};
+    const auto look_ahead = [&](std::size_t i) {
+      hashes[i % ahead] = detail::slot_index::hash(bindings[i].token_id);
+      ids_.prefetch(hashes[i % ahead]);
+    };
+    for (std::size_t i = 0; i < std::min(ahead, bindings.size()); ++i) look_ahead(i);
+    for (std::size_t i = 0; i < bindings.size(); ++i) {
+      const std::size_t hash = hashes[i % ahead];
+      if (i + ahead < bindings.size()) look_ahead(i + ahead);
+      slots[i] = bind_locked(bindings[i].token_id, bindings[i].initial, hash);
     }
-    const std::size_t index = next_;
-    if (index >= chunk_size * max_chunks) return std::nullopt;
-    if ((index & (chunk_size - 1)) == 0) {
-      chunks_[index >> chunk_bits].store(new chunk(), std::memory_order_release);
-    }
-    ++next_;
-    const auto slot = static_cast<usage_slot>(index);
-    at(slot).count.store(initial);
-    ids_.emplace(id_text_.keep(token_id), slot);
-    return slot;
   }
 
   void reserve(std::size_t tokens) override {
     std::lock_guard<std::mutex> lock(bind_mutex_);
-    ids_.reserve(std::max(ids_.size(), tokens));
+    ids_.reserve(std::max(ids_.size(), std::min(tokens, max_slots)));
   }
 
   bool try_consume(usage_slot slot, std::uint64_t limit) noexcept override {
@@ -180,12 +202,34 @@ class local_usage final : public usage_store {
 
   std::optional<usage_slot> find(std::string_view token_id) const override {
     std::lock_guard<std::mutex> lock(bind_mutex_);
-    auto it = ids_.find(token_id);
-    if (it == ids_.end()) return std::nullopt;
-    return it->second;
+    return ids_.find(token_id, detail::slot_index::hash(token_id));
   }
 
  private:
+  static constexpr std::size_t max_slots = chunk_size * max_chunks;
+  static_assert(max_slots <= detail::slot_index::max_count);
+
+  /// A slot is its id's number in ids_: the slots are handed out in order.
+  std::optional<usage_slot> bind_locked(std::string_view token_id, std::uint64_t initial,
+                                        std::size_t hash) {
+    if (const auto known = ids_.find(token_id, hash)) {
+      std::atomic<std::uint64_t>& count = at(*known).count;
+      std::uint64_t seen = count.load();
+      while (seen < initial && !count.compare_exchange_weak(seen, initial)) {
+      }
+      return *known;
+    }
+    const std::size_t index = ids_.size();
+    if (index >= max_slots) return std::nullopt;
+    // (Still there if adding the id threw after the chunk was made.)
+    if (chunks_[index >> chunk_bits].load(std::memory_order_relaxed) == nullptr) {
+      chunks_[index >> chunk_bits].store(new chunk(), std::memory_order_release);
+    }
+    const usage_slot slot = ids_.add(token_id, hash);
+    at(slot).count.store(initial);
+    return slot;
+  }
+
   slot_data& at(usage_slot slot) const noexcept {
     return chunks_[slot >> chunk_bits]
         .load(std::memory_order_acquire)
@@ -194,13 +238,9 @@ class local_usage final : public usage_store {
 
   std::unique_ptr<std::atomic<chunk*>[]> chunks_;
   mutable std::mutex bind_mutex_;
-  /// Open addressing over views of ids kept in id_text_: no allocation per
-  /// id, and a lookup touches one group of the table instead of a bucket, a
-  /// node and a heap string (the node-based map was the largest single cost
-  /// of loading a million tokens).
-  boost::unordered_flat_map<std::string_view, usage_slot, detail::text_hash> ids_;
-  detail::stable_strings id_text_;
-  std::size_t next_ = 0;
+  /// The ids, numbered by slot (see detail/slot_index.hpp for why not a
+  /// library hash map).
+  detail::slot_index ids_;
 };
 
 }  // namespace tokenguard
