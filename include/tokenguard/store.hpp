@@ -12,7 +12,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -199,13 +198,13 @@ class store {
 namespace detail {
 
 /// The usage key of a token: its id; for a token without one, its digest, so
-/// that counts survive reloads (kept in `digest_keys`, whose elements never
-/// move).
+/// that counts survive reloads (copied into `digest_keys`, whose views stay
+/// valid while more are added).
 template <class Record>
 [[nodiscard]] std::string_view usage_key(const Record& r, const sha256_digest& d,
-                                         std::deque<std::string>& digest_keys) {
+                                         stable_strings& digest_keys) {
   if (!r.id.empty()) return r.id;
-  return digest_keys.emplace_back("sha256:" + to_hex(d));
+  return digest_keys.keep("sha256:" + to_hex(d));
 }
 
 }  // namespace detail
@@ -415,7 +414,7 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
   // batch them (usage_store::bind_all).
   std::vector<usage_binding> bindings;
   bindings.reserve(loaded);
-  std::deque<std::string> digest_keys;
+  detail::stable_strings digest_keys;
   for (std::size_t i = 0, next_problem = 0; i < records.size(); ++i) {
     if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
       ++next_problem;
