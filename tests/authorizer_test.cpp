@@ -148,6 +148,36 @@ TEST_F(AuthorizerTest, CredentialReasons) {
             reason::unknown_token);
 }
 
+// decide() looks the token up before it canonicalises the URL (to start the
+// rule set's cache misses early); the answer must still be the first reason in
+// SPEC 7's order.
+TEST_F(AuthorizerTest, EarliestReasonWinsWhenSeveralApply) {
+  const std::string admin = basic("admin", admin_secret);
+  for (const std::string_view url : {"/..", "/a/%zz", "relative"}) {
+    SCOPED_TRACE(url);
+    EXPECT_EQ(why("GET", url, ""), reason::malformed_request);
+    EXPECT_EQ(why("GET", url, "Basic !!!"), reason::malformed_request);
+    EXPECT_EQ(why("GET", url, "Bearer x"), reason::malformed_request);
+    EXPECT_EQ(why("GET", url, basic("admin", "nope")), reason::malformed_request);
+    EXPECT_EQ(why("GET", url, basic("eve", admin_secret)), reason::malformed_request);
+    EXPECT_EQ(why("GET", url, admin, "192.0.2.7", "", "", 1630476718964),
+              reason::malformed_request);
+  }
+  const decision d = decide("GET", "/..", admin);
+  EXPECT_FALSE(d.token_known());
+  EXPECT_EQ(d.token_id(), "");
+  EXPECT_EQ(d.label(), "");
+  // Credentials come before the token, with or without a store.
+  EXPECT_EQ(why("GET", "/x", "Basic !!!"), reason::malformed_credentials);
+  authorizer empty;
+  request req{"GET", "/x", *ip_address::parse("192.0.2.7"), "", "", ""};
+  EXPECT_EQ(empty.decide(req, now).why(), reason::missing_credentials);
+  req.authorization = admin;
+  EXPECT_EQ(empty.decide(req, now).why(), reason::unknown_token);
+  req.url = "/..";
+  EXPECT_EQ(empty.decide(req, now).why(), reason::malformed_request);
+}
+
 TEST_F(AuthorizerTest, UserBinding) {
   const std::string secret = "anyuser-secret-000000000000000001";
   EXPECT_EQ(why("GET", "/x", basic("mallory", admin_secret)), reason::user_mismatch);

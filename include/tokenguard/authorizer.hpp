@@ -104,6 +104,25 @@ class authorizer {
     if (!detail::is_http_token(req.method) || req.url.size() > options_.lim.max_url_bytes) {
       return deny(out, reason::malformed_request);
     }
+    // 2. Credentials (SPEC 5), parsed now but answered after the URL: the
+    // token's lookup starts its rule set's cache misses, which the URL's
+    // canonicalisation then hides. The reasons keep SPEC 7's order.
+    char credential_bytes[max_authorization_bytes];
+    credentials cred;
+    const credentials_status parsed =
+        parse_authorization(req.authorization, options_.mode, credential_bytes, cred);
+    const auto snapshot = cell_.acquire();
+    const store* current = snapshot.get();
+    const store::entry* token = nullptr;
+    if (parsed == credentials_status::ok && current != nullptr) {
+      token = current->find(detail::sha256(cred.secret));
+      // In a large store each of these is a cache miss: start them together.
+      if (token != nullptr) {
+        current->prefetch(*token);
+        usage_->prefetch(token->slot);
+      }
+    }
+
     detail::url_scratch& scratch = detail::url_scratch::for_this_thread();
     if (scratch.bytes.size() < req.url.size() + 1) {
       try {
@@ -117,10 +136,7 @@ class authorizer {
       return deny(out, reason::malformed_request);
     }
 
-    // 2. Credentials (SPEC 5).
-    char credential_bytes[max_authorization_bytes];
-    credentials cred;
-    switch (parse_authorization(req.authorization, options_.mode, credential_bytes, cred)) {
+    switch (parsed) {
       case credentials_status::ok:
         break;
       case credentials_status::missing:
@@ -131,16 +147,8 @@ class authorizer {
         return deny(out, reason::scheme_not_enabled);
     }
 
-    const auto snapshot = cell_.acquire();
-    const store* current = snapshot.get();
-
     // 3. The token, by the digest of its secret.
-    const store::entry* token =
-        current == nullptr ? nullptr : current->find(detail::sha256(cred.secret));
     if (token == nullptr) return deny(out, reason::unknown_token);
-    // In a large store each of these is a cache miss: start them together.
-    current->prefetch(*token);
-    usage_->prefetch(token->slot);
     const std::string_view id = current->id(*token);
     if (options_.revocations && options_.revocations->is_revoked(id)) {
       return deny(out, reason::unknown_token);
