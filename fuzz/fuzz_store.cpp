@@ -18,7 +18,10 @@
 //   what the two steps refuse with the same message, and otherwise builds the
 //   same snapshot: the same problems in the same order, the same entries
 //   (record, strings, expiry, limit, rule set and address list) and the same
-//   usage counts, in both modes.
+//   usage counts, in both modes;
+// - the chunked parse of a store of one token a line (with chunks of a size
+//   taken from the input's length, so that inputs split in many places)
+//   accepts only what parse_store_json accepts, and reads the same fields.
 
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "tokenguard/detail/line_framed_store.hpp"
 #include "tokenguard/json.hpp"
 #include "tokenguard/load.hpp"
 #include "tokenguard/store.hpp"
@@ -35,6 +39,44 @@
 namespace {
 
 using tokenguard::fuzz::show;
+
+/// The chunked parse agrees with the records: nothing where they refuse,
+/// else the same tokens.
+void check_line_framed(std::string_view json, const tokenguard::limits& lim,
+                       const tokenguard::result<tokenguard::parsed_store>& parsed) {
+  const std::size_t chunk = 1 + json.size() % 97;
+  const auto framed = [&] {
+    try {
+      return tokenguard::detail::parse_line_framed_store(json, lim, chunk);
+    } catch (...) {
+      tokenguard::fuzz::invariant_failed(__FILE__, __LINE__, "parse_line_framed_store threw",
+                                         show(json));
+    }
+  }();
+  if (!framed) return;
+  TOKENGUARD_FUZZ_CHECK(parsed.ok(), show(json) + ": framed, but the whole parse says " +
+                                         show(parsed.ok() ? "" : parsed.message()));
+  const auto& records = parsed.value().tokens;
+  TOKENGUARD_FUZZ_CHECK(framed->tokens.size() == records.size(),
+                        show(json) + ": framed " + std::to_string(framed->tokens.size()) +
+                            " tokens, the whole parse " + std::to_string(records.size()));
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    const auto& v = framed->tokens[i];
+    const bool same = v.label == r.label && v.user == r.user && v.id == r.id &&
+                      v.limit_to == r.limit_to && v.ip == r.ip && v.token == r.token &&
+                      v.token_sha256 == r.token_sha256 && v.valid_until == r.valid_until &&
+                      v.counter == r.counter && v.usage_limit == r.usage_limit &&
+                      v.load_error == r.load_error;
+    TOKENGUARD_FUZZ_CHECK(same, show(json) + ": token " + std::to_string(i) + " differs");
+  }
+  const auto& settings = parsed.value().settings;
+  TOKENGUARD_FUZZ_CHECK(
+      framed->settings.secure_mode == settings.secure_mode &&
+          framed->settings.collect_usage_details == settings.collect_usage_details &&
+          framed->settings.add_audit_record == settings.add_audit_record,
+      show(json) + ": framed settings differ");
+}
 namespace detail = tokenguard::detail;
 
 /// The digest a token is known by: its secret's, else its tokenSha256 (SPEC 8).
@@ -158,6 +200,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       tokenguard::fuzz::invariant_failed(__FILE__, __LINE__, "parse_store_json threw", show(json));
     }
   }();
+  check_line_framed(json, lim, parsed);
   if (!parsed) {
     TOKENGUARD_FUZZ_CHECK(!parsed.message().empty(), show(json));
     const tokenguard::local_usage no_usage;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tokenguard/authorizer.hpp"
+#include "tokenguard/detail/store_json_writer.hpp"
 #include "tokenguard/json.hpp"
 #include "tokenguard/store.hpp"
 
@@ -69,17 +70,13 @@ std::unique_ptr<both> load_both(std::string_view json, bool strict = false) {
   return out;
 }
 
-TEST(GatewayLoad, BuildsTheSnapshotThatParsingAndCompilingBuild) {
-  const auto b = load_both(mixed_store);
-  ASSERT_NE(b->gateway.snapshot, nullptr);
-  const store& a = *b->two_step;
-  const store& g = *b->gateway.snapshot;
-  EXPECT_EQ(b->gateway.tokens, 15U);
-  EXPECT_TRUE(b->gateway.settings.add_audit_record);
-  EXPECT_FALSE(b->gateway.settings.secure_mode);
+/// The gateway's snapshot of `b` is the two-step one: entries, problems, counts.
+void expect_same_snapshot(const both& b) {
+  ASSERT_NE(b.gateway.snapshot, nullptr);
+  const store& a = *b.two_step;
+  const store& g = *b.gateway.snapshot;
   EXPECT_EQ(g.size(), a.size());
-  EXPECT_EQ(g.size(), 5U);  // plain, secure, rules, same rules, escaped
-  EXPECT_EQ(g.distinct_rule_sets(), 1U);
+  EXPECT_EQ(g.distinct_rule_sets(), a.distinct_rule_sets());
   ASSERT_EQ(g.problems().size(), a.problems().size());
   for (std::size_t i = 0; i < a.problems().size(); ++i) {
     EXPECT_EQ(g.problems()[i].index, a.problems()[i].index);
@@ -97,13 +94,40 @@ TEST(GatewayLoad, BuildsTheSnapshotThatParsingAndCompilingBuild) {
     EXPECT_EQ(f->usage_limit, e.usage_limit);
     EXPECT_EQ(f->rules, e.rules);
     EXPECT_EQ(f->ips, e.ips);
-    EXPECT_EQ(b->gateway_usage.read(f->slot).count, b->two_step_usage.read(e.slot).count);
+    EXPECT_EQ(b.gateway_usage.read(f->slot).count, b.two_step_usage.read(e.slot).count);
   }
+}
+
+TEST(GatewayLoad, BuildsTheSnapshotThatParsingAndCompilingBuild) {
+  const auto b = load_both(mixed_store);
+  expect_same_snapshot(*b);
+  const store& g = *b->gateway.snapshot;
+  EXPECT_EQ(b->gateway.tokens, 15U);
+  EXPECT_TRUE(b->gateway.settings.add_audit_record);
+  EXPECT_FALSE(b->gateway.settings.secure_mode);
+  EXPECT_EQ(g.size(), 5U);  // plain, secure, rules, same rules, escaped
+  EXPECT_EQ(g.distinct_rule_sets(), 1U);
   // Escapes are decoded as the records decode them.
   const store::entry* escaped = g.find(detail::sha256("s-\xC3\xA9"));
   ASSERT_NE(escaped, nullptr);
   EXPECT_EQ(g.label(*escaped), "escaped \xC3\xA9\n");
   EXPECT_EQ(g.user(*escaped), "b\"ob");
+}
+
+// The same tokens as the store file our writer writes (one token a line),
+// which the gateway parses in chunks (detail/line_framed_store.hpp).
+TEST(GatewayLoad, AStoreFileOfOneTokenALineBuildsTheSameSnapshot) {
+  auto parsed = parse_store_json(mixed_store);
+  ASSERT_TRUE(parsed.ok()) << parsed.message();
+  const std::string file = detail::store_file_json(parsed.value().tokens, parsed.value().settings);
+  ASSERT_TRUE(detail::parse_line_framed_store(file, limits{}).has_value());
+  const auto b = load_both(file);
+  expect_same_snapshot(*b);
+  EXPECT_EQ(b->gateway.tokens, 15U);
+  EXPECT_TRUE(b->gateway.settings.add_audit_record);
+  // The records hold what was read: the bad field's counter is written as 0.
+  EXPECT_EQ(b->gateway.snapshot->size(), 6U);
+  EXPECT_EQ(b->gateway.snapshot->problems().size(), 9U);
 }
 
 TEST(GatewayLoad, RefusesWhatParsingOrCompilingRefusesWithTheSameMessage) {

@@ -6,7 +6,9 @@
 /// (parse_store_json, then store::compile); a gateway that only decides needs
 /// none of them, so this reads views into the parsed document instead, which
 /// skips a record and its heap strings per token. Same document, same
-/// snapshot, same problems, same errors as parsing and compiling.
+/// snapshot, same problems, same errors as parsing and compiling. A store
+/// with one token a line (what our writer writes) is parsed in chunks of
+/// lines, without ever holding the whole document's DOM.
 
 #include <simdjson.h>
 
@@ -16,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include "tokenguard/detail/line_framed_store.hpp"
 #include "tokenguard/json.hpp"
 #include "tokenguard/limits.hpp"
 #include "tokenguard/result.hpp"
@@ -41,6 +44,15 @@ struct loaded_store {
 [[nodiscard]] inline result<loaded_store> load_padded_store_json(
     simdjson::padded_string_view padded, usage_store& usage, const limits& lim = limits{},
     bool strict = false) {
+  if (auto refused = detail::oversized_store(padded.size(), lim)) return *std::move(refused);
+  // A store laid out as our writer lays it out is parsed a chunk of lines at
+  // a time, without the whole document's DOM (detail/line_framed_store.hpp).
+  if (auto framed = detail::parse_line_framed_store(padded, lim)) {
+    const std::span<const detail::token_view> views = framed->tokens;
+    auto compiled = store::compile(views, usage, lim, strict);
+    if (!compiled) return error{compiled.message()};
+    return loaded_store{std::move(compiled).value(), framed->settings, views.size()};
+  }
   // The views point into the parser's copy of the document's strings: it
   // lives until the snapshot, which copies what it keeps, is built.
   simdjson::dom::parser parser;

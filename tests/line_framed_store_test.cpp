@@ -1,0 +1,157 @@
+// The chunked parse of a store laid out one token a line
+// (detail/line_framed_store.hpp): for every text it accepts, the tokens and
+// settings are those of the whole document's parse, whatever the chunk size;
+// every other layout, and every text that is not valid, is left to the whole
+// parse (nullopt). load_test.cpp checks the snapshots that result.
+
+#include "tokenguard/detail/line_framed_store.hpp"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenguard/detail/store_json_writer.hpp"
+#include "tokenguard/json.hpp"
+#include "tokenguard/load.hpp"
+
+namespace tokenguard {
+namespace {
+
+/// The writer's layout, with tokens of every kind the reader tells apart.
+std::string written_store() {
+  auto parsed = parse_store_json(R"([
+    {"label": "plain", "user": "alice", "token": "s-plain", "id": "t1", "counter": 3},
+    {"label": "secure", "tokenSha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+    {"label": "rules", "token": "s-rules", "limitTo": "[get].*/a.*<br>[post].*/b.*", "ip": "192.0.2.0/24",
+     "validUntil": 4102444800000, "usageLimit": 9, "counter": 4},
+    {"label": "same rules", "token": "s-rules-2", "limitTo": "[get].*/a.*<br>[post].*/b.*"},
+    {"label": "escaped \u00e9\n\"", "user": "b\"ob", "token": "s-\u00e9", "future": {"kept": [1, [2]]}},
+    {"label": "used", "token": "s-used", "lastUsed": 1700000000000, "lastIp": "192.0.2.9"}
+  ])");
+  EXPECT_TRUE(parsed.ok()) << parsed.message();
+  store_settings settings;
+  settings.add_audit_record = true;
+  return detail::store_file_json(parsed.value().tokens, settings);
+}
+
+/// `header`, then `tokens` on lines of their own, then the closing `]}`.
+std::string in_object(std::string_view header, const std::string& tokens) {
+  return std::string(header) + "\n" + tokens + "\n]}";
+}
+
+void expect_same_tokens(const std::vector<detail::token_view>& got,
+                        const std::vector<detail::token_view>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(got[i].label, want[i].label);
+    EXPECT_EQ(got[i].user, want[i].user);
+    EXPECT_EQ(got[i].token, want[i].token);
+    EXPECT_EQ(got[i].token_sha256, want[i].token_sha256);
+    EXPECT_EQ(got[i].id, want[i].id);
+    EXPECT_EQ(got[i].limit_to, want[i].limit_to);
+    EXPECT_EQ(got[i].ip, want[i].ip);
+    EXPECT_EQ(got[i].valid_until, want[i].valid_until);
+    EXPECT_EQ(got[i].counter, want[i].counter);
+    EXPECT_EQ(got[i].usage_limit, want[i].usage_limit);
+    EXPECT_EQ(got[i].load_error, want[i].load_error);
+  }
+}
+
+/// The chunked parse of `json` must agree with the whole parse.
+void expect_framed_as_whole(const std::string& json, const limits& lim = limits{}) {
+  simdjson::dom::parser parser;
+  const simdjson::padded_string padded(json);
+  auto whole = detail::parse_store_document<detail::token_view>(parser, padded, lim);
+  ASSERT_TRUE(whole.ok()) << whole.message();
+  for (const std::size_t chunk : {std::size_t{1}, std::size_t{100}, std::size_t{1} << 20}) {
+    SCOPED_TRACE("chunk " + std::to_string(chunk));
+    const auto framed = detail::parse_line_framed_store(json, lim, chunk);
+    ASSERT_TRUE(framed.has_value()) << json;
+    expect_same_tokens(framed->tokens, whole.value().tokens);
+    EXPECT_EQ(framed->settings.secure_mode, whole.value().settings.secure_mode);
+    EXPECT_EQ(framed->settings.add_audit_record, whole.value().settings.add_audit_record);
+    EXPECT_EQ(framed->settings.collect_usage_details, whole.value().settings.collect_usage_details);
+  }
+}
+
+TEST(LineFramedStore, TheWritersLayoutParsesInChunksAsAWhole) {
+  const std::string json = written_store();
+  expect_framed_as_whole(json);
+  const auto framed = detail::parse_line_framed_store(json, limits{}, 1);
+  ASSERT_TRUE(framed.has_value());
+  EXPECT_TRUE(framed->settings.add_audit_record);
+  // One copy of a limitTo text that two tokens hold.
+  EXPECT_EQ(framed->tokens[2].limit_to.data(), framed->tokens[3].limit_to.data());
+}
+
+TEST(LineFramedStore, OtherOneTokenALineLayoutsAgreeToo) {
+  const std::string a = R"({"label":"a","token":"s-a","counter":"x"})";
+  const std::string b = R"({"label":"b","token":"s-b"})";
+  expect_framed_as_whole("[\n" + a + ",\n" + b + "\n]\n");  // a bare array
+  expect_framed_as_whole("[\n]");                           // no tokens
+  expect_framed_as_whole(in_object(R"({"tokens":[)", ""));
+  expect_framed_as_whole("[\r\n" + a + ",\r\n" + b + "\r\n]\r\n");               // CRLF
+  expect_framed_as_whole("[ \n\n  " + a + " ,\n\n" + b + "\n\n  ]");             // blank lines
+  expect_framed_as_whole("[\n" + a + "," + b + ",\n" + a + "\n]");               // two on a line
+  expect_framed_as_whole(in_object(R"({"total":2,"tokens":[)", a + ",\n" + b));  // no settings
+  // Another "tokens" after the array: the first one counts, as in the whole parse.
+  expect_framed_as_whole(std::string(R"({"tokens":[)") + "\n" + a + "\n" +
+                         R"(],"settings":{"secureMode":true},"tokens":[]})");
+}
+
+TEST(LineFramedStore, EveryOtherTextIsLeftToTheWholeParse) {
+  const std::string a = R"({"label":"a","token":"s-a"})";
+  limits two;
+  two.max_tokens = 2;
+  const std::vector<std::string> texts = {
+      "[" + a + "]",                                                  // one line
+      "[\n" + a + "\n]",                                              // framed: the control
+      "{\n\"tokens\": [\n" + a + "\n]}",                              // header is not the writer's
+      in_object(R"({"settings":{"secureMode":true},"tokens":[)", a),  // a bracket before
+      in_object(R"({"note":"\"tokens\":[","tokens":[)", a),           // a backslash before
+      in_object(R"({"tokens":[],"tokens":[)", a),                     // an earlier "tokens"
+      in_object(R"({"x":"a","tokens":[)", a),                         // framed: members before
+      "[\n" + a + ",\n]",                                             // a trailing comma
+      "[\n" + a + "\n" + a + "\n]",                                   // a missing comma
+      "[\n7,\n" + a + "\n]",                                          // not a token object
+      "[\n" + a + ",\n" + a + "\n",                                   // no closing line
+      "[\n{\"label\":\"a\",\"x\":[\n1\n]}\n]",                        // an object over lines
+      "[\n{\"label\":\"a\",\"token\":\"s\x01\"}\n]",                  // not JSON inside
+      "[\n" + a + "\n] x",                                            // not JSON after
+      "[\n" + a + ",\n" + a + ",\n" + a + "\n]",                      // over max_tokens
+  };
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    SCOPED_TRACE(texts[i]);
+    const bool framed = detail::parse_line_framed_store(texts[i], two, 1).has_value();
+    EXPECT_EQ(framed, i == 1 || i == 6);
+  }
+}
+
+// simdjson refuses nesting deeper than its limit: a chunk holds its tokens as
+// deep as the document does (or deeper, for a bare array), so the chunked
+// parse never accepts what the whole parse refuses.
+TEST(LineFramedStore, NestingAtTheDepthLimitLoadsAsTheWholeParseDoes) {
+  for (const std::string_view open : {std::string_view(R"({"tokens":[)"), std::string_view("[")}) {
+    for (std::size_t depth = 1018; depth <= 1026; ++depth) {
+      SCOPED_TRACE(std::string(open) + " " + std::to_string(depth));
+      const std::string nested = std::string(depth, '[') + std::string(depth, ']');
+      const std::string json = std::string(open) + "\n" + R"({"label":"a","token":"s","x":)" +
+                               nested + "}\n]" + (open == "[" ? "" : "}");
+      auto parsed = parse_store_json(json);
+      local_usage usage;
+      auto loaded = load_store_json(json, usage);
+      ASSERT_EQ(loaded.ok(), parsed.ok());
+      if (!parsed.ok()) {
+        EXPECT_EQ(loaded.message(), parsed.message());
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tokenguard
