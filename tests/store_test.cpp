@@ -8,6 +8,7 @@
 
 #include <cctype>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -143,6 +144,44 @@ TEST(StoreProblems, SameRuleTextCompilesOnce) {
   records[2].limit_to = "[post]";
   const auto s = compile_ok(records, usage);
   EXPECT_EQ(s->distinct_rule_sets(), 2U);
+}
+
+// Views that share one copy of a text (as the chunked loader gives them) take
+// the compile's shortcut by address; it must give what the text gives: the
+// same rule set, and a bad text's problem to every token that holds it.
+TEST(StoreProblems, TokensSharingOneCopyOfARuleTextCompileAsCopiesDo) {
+  const std::string good = "[get].*/a.*<br>[post].*/b.*";
+  const std::string other = "[put].*/c.*";
+  const std::string bad = "/x(";
+  const std::string good_copy = good;
+  std::vector<std::string> secrets;
+  for (int i = 0; i < 8; ++i) secrets.push_back("secret-" + std::to_string(i) + "-0000000001");
+  std::vector<detail::token_view> views(8);
+  const std::string* texts[] = {&good, &bad, &other, &good_copy, &good, &bad, &other, &good};
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    views[i].label = secrets[i];
+    views[i].token = secrets[i];
+    views[i].limit_to = *texts[i];
+  }
+  local_usage usage;
+  auto compiled = store::compile(std::span<const detail::token_view>(views), usage);
+  ASSERT_TRUE(compiled.ok()) << compiled.message();
+  const store& s = *compiled.value();
+  EXPECT_EQ(s.distinct_rule_sets(), 2U);
+  EXPECT_FALSE(problem_of(s, 1).empty());
+  EXPECT_EQ(problem_of(s, 5), problem_of(s, 1));
+  EXPECT_EQ(s.problems().size(), 2U);
+  const auto rules_of = [&](std::size_t i) {
+    const store::entry* e = s.find(detail::sha256(secrets[i]));
+    return e == nullptr ? nullptr : s.rules(*e);
+  };
+  ASSERT_NE(rules_of(0), nullptr);
+  for (const std::size_t i : {3U, 4U, 7U}) EXPECT_EQ(rules_of(i), rules_of(0)) << i;
+  ASSERT_NE(rules_of(2), nullptr);
+  EXPECT_EQ(rules_of(6), rules_of(2));
+  EXPECT_NE(rules_of(2), rules_of(0));
+  EXPECT_EQ(rules_of(1), nullptr);
+  EXPECT_EQ(rules_of(5), nullptr);
 }
 
 TEST(StoreProblems, BadIp) {

@@ -229,6 +229,14 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
                             detail::text_hash>
       ip_cache;
   std::vector<std::uint32_t> rule_of(records.size(), none);
+  // The compiled set of a text's last address seen in each slot (a text
+  // with a problem is never hinted).
+  struct shared_text_hint {
+    const char* data = nullptr;
+    std::size_t size = 0;
+    std::uint32_t rules = none;
+  };
+  std::vector<shared_text_hint> rule_hints(4096);
   std::vector<std::uint32_t> ips_of(records.size(), none);
 
   // The digest of every token that holds a secret, even one with other
@@ -297,22 +305,34 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
     }
 
     if (!r.limit_to.empty()) {
-      auto [it, fresh] = rule_cache.try_emplace(r.limit_to, none, std::string());
-      if (fresh) {
-        auto compiled = rule_set::compile(r.limit_to, lim);
-        if (!compiled) {
-          it->second.second = "limitTo " + compiled.message();
-        } else if (!compiled.value().unrestricted()) {
-          it->second.first = static_cast<std::uint32_t>(out->rule_sets_.size());
-          out->rule_sets_.push_back(std::make_shared<const rule_set>(std::move(compiled).value()));
-          out->rule_hot_.push_back(out->rule_sets_.back()->hot());
+      // Tokens that share one copy of a text (the chunked loader keeps one a
+      // text) skip hashing and comparing its few hundred bytes again; every
+      // record outlives the compile, so one address is one text.
+      shared_text_hint& hint =
+          rule_hints[(reinterpret_cast<std::uintptr_t>(r.limit_to.data()) >> 4) %
+                     rule_hints.size()];
+      if (hint.data == r.limit_to.data() && hint.size == r.limit_to.size()) {
+        rule_of[i] = hint.rules;
+      } else {
+        auto [it, fresh] = rule_cache.try_emplace(r.limit_to, none, std::string());
+        if (fresh) {
+          auto compiled = rule_set::compile(r.limit_to, lim);
+          if (!compiled) {
+            it->second.second = "limitTo " + compiled.message();
+          } else if (!compiled.value().unrestricted()) {
+            it->second.first = static_cast<std::uint32_t>(out->rule_sets_.size());
+            out->rule_sets_.push_back(
+                std::make_shared<const rule_set>(std::move(compiled).value()));
+            out->rule_hot_.push_back(out->rule_sets_.back()->hot());
+          }
         }
+        if (!it->second.second.empty()) {
+          why = it->second.second;
+          continue;
+        }
+        rule_of[i] = it->second.first;
+        hint = {r.limit_to.data(), r.limit_to.size(), it->second.first};
       }
-      if (!it->second.second.empty()) {
-        why = it->second.second;
-        continue;
-      }
-      rule_of[i] = it->second.first;
     }
     if (!r.ip.empty()) {
       auto [it, fresh] = ip_cache.try_emplace(r.ip, none, std::string());
