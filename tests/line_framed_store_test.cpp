@@ -104,6 +104,15 @@ TEST(LineFramedStore, OtherOneTokenALineLayoutsAgreeToo) {
                          R"(],"settings":{"secureMode":true},"tokens":[]})");
 }
 
+// Blank lines are read once: each line used to look ahead over every blank
+// line after it, quadratic in their number (this took hours).
+TEST(LineFramedStore, AMillionBlankLinesAreReadOnce) {
+  const std::string a = R"({"label":"a","token":"s-a"})";
+  const std::string blank(1000000, '\n');
+  expect_framed_as_whole("[\n" + a + "," + blank + a + blank + "]");
+  EXPECT_FALSE(detail::parse_line_framed_store("[\n" + a + blank, limits{}).has_value());
+}
+
 TEST(LineFramedStore, EveryOtherTextIsLeftToTheWholeParse) {
   const std::string a = R"({"label":"a","token":"s-a"})";
   limits two;

@@ -102,13 +102,19 @@ namespace line_framing {
     bool last = false;
     bool ends_with_comma = false;  // the last line with text in it
     while (true) {
+      // Past blank lines to the next text: the array's `]`, or a token line.
       std::size_t first = at;
-      while (first < json.size() && (is_blank(json[first]) || json[first] == '\n')) ++first;
-      if (first < json.size() && json[first] == ']') {
+      std::size_t line_of_first = at;
+      for (; first < json.size() && (is_blank(json[first]) || json[first] == '\n'); ++first) {
+        if (json[first] == '\n') line_of_first = first + 1;
+      }
+      if (first == json.size()) return std::nullopt;  // no closing line
+      if (json[first] == ']') {
         closing = first;
         last = true;
         break;
       }
+      at = line_of_first;  // the blank lines are read once, not once a line
       if (at - start >= chunk_bytes && ends_with_comma) break;
       const std::size_t newline = json.find('\n', at);
       if (newline == std::string_view::npos) return std::nullopt;
