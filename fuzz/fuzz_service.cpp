@@ -324,6 +324,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                               (r.status == 200 || !a.message.empty()),
                           where() + ": answer " + show(r.body));
 
+    // The file, read first: its tokens' SHA-256 digests are shown in listings and kept in the
+    // file, and a chosen secret that is a piece of one is a copy of a digest the fuzzer saw
+    // (in its dictionary or in a comparison), not a leak.
+    const std::string text = read_all(path);
+    auto parsed = tg::parse_store_json(text);
+    TOKENGUARD_FUZZ_CHECK(parsed.ok(), where() + ": the file does not parse: " +
+                                           (parsed.ok() ? std::string() : parsed.message()));
+    const auto blank_out_digests = [&](std::string& where_shown) {
+      for (const tg::token_record& t : parsed.value().tokens) {
+        if (t.token_sha256) blank_out(where_shown, *t.token_sha256);
+      }
+    };
+
     // Secrets in answers. Secure mode as it is after the request (a settings change may turn it
     // on).
     const bool secure = service.settings().secure_mode;
@@ -340,6 +353,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       generated_ids.push_back(a.created_id);
     }
     for (const std::string& id : generated_ids) blank_out(shown, id);
+    blank_out_digests(shown);
     for (const std::string& s : secrets) {
       if (create && s == *a.created_secret) continue;
       if (shown.find(s) == std::string::npos || echoed_by_requests(history, s)) continue;
@@ -354,11 +368,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
 
-    // The file and the count.
-    const std::string text = read_all(path);
-    auto parsed = tg::parse_store_json(text);
-    TOKENGUARD_FUZZ_CHECK(parsed.ok(), where() + ": the file does not parse: " +
-                                           (parsed.ok() ? std::string() : parsed.message()));
+    // The count.
     TOKENGUARD_FUZZ_CHECK(parsed.value().tokens.size() == service.size(),
                           where() + ": the file holds " +
                               std::to_string(parsed.value().tokens.size()) +
@@ -374,10 +384,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       TOKENGUARD_FUZZ_CHECK(service.size() == before, where() + ": the token count changed");
     }
     if (secure) {
-      // The file keeps every id a create generated; a chosen secret that is a piece of one is
-      // the fuzzer's guess of the counter above, not a leak.
+      // The file keeps every id a create generated (a chosen secret that is a piece of one is
+      // the fuzzer's guess of the counter above) and every digest.
       std::string held = text;
       for (const std::string& id : generated_ids) blank_out(held, id);
+      blank_out_digests(held);
       for (const std::string& s : secrets) {
         TOKENGUARD_FUZZ_CHECK(held.find(s) == std::string::npos || echoed_by_requests(history, s),
                               where() + ": the secure store file holds the secret " + show(s));
