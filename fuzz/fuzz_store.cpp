@@ -38,6 +38,7 @@
 
 namespace {
 
+namespace detail = tokenguard::detail;
 using tokenguard::fuzz::show;
 
 /// The chunked parse agrees with the records: nothing where they refuse,
@@ -47,7 +48,7 @@ void check_line_framed(std::string_view json, const tokenguard::limits& lim,
   const std::size_t chunk = 1 + json.size() % 97;
   const auto framed = [&] {
     try {
-      return tokenguard::detail::parse_line_framed_store(json, lim, chunk);
+      return detail::parse_line_framed_store(json, lim, chunk);
     } catch (...) {
       tokenguard::fuzz::invariant_failed(__FILE__, __LINE__, "parse_line_framed_store threw",
                                          show(json));
@@ -77,7 +78,6 @@ void check_line_framed(std::string_view json, const tokenguard::limits& lim,
           framed->settings.add_audit_record == settings.add_audit_record,
       show(json) + ": framed settings differ");
 }
-namespace detail = tokenguard::detail;
 
 /// The digest a token is known by: its secret's, else its tokenSha256 (SPEC 8).
 std::optional<detail::sha256_digest> digest_of(const tokenguard::token_record& r) {

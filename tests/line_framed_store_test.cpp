@@ -141,6 +141,16 @@ TEST(LineFramedStore, EveryOtherTextIsLeftToTheWholeParse) {
   }
 }
 
+// Over max_store_bytes the whole parse refuses, with the message.
+TEST(LineFramedStore, AStoreOverTheSizeLimitIsLeftToTheWholeParse) {
+  const std::string json = "[\n" + std::string(R"({"label":"a","token":"s-a"})") + "\n]";
+  limits lim;
+  lim.max_store_bytes = json.size();
+  EXPECT_TRUE(detail::parse_line_framed_store(json, lim).has_value());
+  lim.max_store_bytes = json.size() - 1;
+  EXPECT_FALSE(detail::parse_line_framed_store(json, lim).has_value());
+}
+
 // simdjson refuses nesting deeper than its limit: a chunk holds its tokens as
 // deep as the document does (or deeper, for a bare array), so the chunked
 // parse never accepts what the whole parse refuses.

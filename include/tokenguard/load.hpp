@@ -44,24 +44,24 @@ struct loaded_store {
 [[nodiscard]] inline result<loaded_store> load_padded_store_json(
     simdjson::padded_string_view padded, usage_store& usage, const limits& lim = limits{},
     bool strict = false) {
-  if (auto refused = detail::oversized_store(padded.size(), lim)) return *std::move(refused);
+  const auto compile = [&](std::span<const detail::token_view> views,
+                           const store_settings& settings) -> result<loaded_store> {
+    auto compiled = store::compile(views, usage, lim, strict);
+    if (!compiled) return error{compiled.message()};
+    return loaded_store{std::move(compiled).value(), settings, views.size()};
+  };
   // A store laid out as our writer lays it out is parsed a chunk of lines at
   // a time, without the whole document's DOM (detail/line_framed_store.hpp).
   if (auto framed = detail::parse_line_framed_store(padded, lim)) {
-    const std::span<const detail::token_view> views = framed->tokens;
-    auto compiled = store::compile(views, usage, lim, strict);
-    if (!compiled) return error{compiled.message()};
-    return loaded_store{std::move(compiled).value(), framed->settings, views.size()};
+    return compile(framed->tokens, framed->settings);
   }
-  // The views point into the parser's copy of the document's strings: it
-  // lives until the snapshot, which copies what it keeps, is built.
+  // Any other layout, and every error, from the whole document. The views
+  // point into the parser's copy of the document's strings: it lives until
+  // the snapshot, which copies what it keeps, is built.
   simdjson::dom::parser parser;
   auto parsed = detail::parse_store_document<detail::token_view>(parser, padded, lim);
   if (!parsed) return error{parsed.message()};
-  const std::span<const detail::token_view> views = parsed.value().tokens;
-  auto compiled = store::compile(views, usage, lim, strict);
-  if (!compiled) return error{compiled.message()};
-  return loaded_store{std::move(compiled).value(), parsed.value().settings, views.size()};
+  return compile(parsed.value().tokens, parsed.value().settings);
 }
 
 /// The same for any text, copied into a padded buffer first.

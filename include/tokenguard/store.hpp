@@ -236,7 +236,8 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
     std::size_t size = 0;
     std::uint32_t rules = none;
   };
-  std::vector<shared_text_hint> rule_hints(4096);
+  std::vector<shared_text_hint> rule_hints(
+      std::bit_ceil(std::clamp<std::size_t>(records.size(), 1, 4096)));
   std::vector<std::uint32_t> ips_of(records.size(), none);
 
   // The digest of every token that holds a secret, even one with other
@@ -309,8 +310,8 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
       // text) skip hashing and comparing its few hundred bytes again; every
       // record outlives the compile, so one address is one text.
       shared_text_hint& hint =
-          rule_hints[(reinterpret_cast<std::uintptr_t>(r.limit_to.data()) >> 4) %
-                     rule_hints.size()];
+          rule_hints[(reinterpret_cast<std::uintptr_t>(r.limit_to.data()) >> 4) &
+                     (rule_hints.size() - 1)];
       if (hint.data == r.limit_to.data() && hint.size == r.limit_to.size()) {
         rule_of[i] = hint.rules;
       } else {

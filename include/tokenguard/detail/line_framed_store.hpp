@@ -45,6 +45,9 @@ namespace line_framing {
 
 [[nodiscard]] inline bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
 
+/// JSON's whitespace: a blank or a line break.
+[[nodiscard]] inline bool is_json_space(char c) noexcept { return is_blank(c) || c == '\n'; }
+
 [[nodiscard]] inline std::string_view trim_blank_end(std::string_view s) noexcept {
   while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
   return s;
@@ -71,11 +74,12 @@ namespace line_framing {
 }  // namespace line_framing
 
 /// The tokens of `json` when it is laid out one token a line, parsed in
-/// chunks of about `chunk_bytes`; nullopt otherwise (see above). The caller
-/// checks max_store_bytes first.
+/// chunks of about `chunk_bytes`; nullopt otherwise (see above), and for a
+/// store over max_store_bytes.
 [[nodiscard]] inline std::optional<line_framed_tokens> parse_line_framed_store(
     std::string_view json, const limits& lim, std::size_t chunk_bytes = std::size_t{256} << 10) {
-  using line_framing::is_blank;
+  using line_framing::is_json_space;
+  if (json.size() > lim.max_store_bytes) return std::nullopt;  // the whole parse says why
   const std::size_t header_end = json.find('\n');
   if (header_end == std::string_view::npos) return std::nullopt;
   const std::string_view header = json.substr(0, header_end);
@@ -100,12 +104,12 @@ namespace line_framing {
     // between two tokens).
     const std::size_t start = at;
     bool last = false;
-    bool ends_with_comma = false;  // the last line with text in it
+    bool ends_with_comma = false;  // the last line read
     while (true) {
       // Past blank lines to the next text: the array's `]`, or a token line.
       std::size_t first = at;
       std::size_t line_of_first = at;
-      for (; first < json.size() && (is_blank(json[first]) || json[first] == '\n'); ++first) {
+      for (; first < json.size() && is_json_space(json[first]); ++first) {
         if (json[first] == '\n') line_of_first = first + 1;
       }
       if (first == json.size()) return std::nullopt;  // no closing line
@@ -118,14 +122,13 @@ namespace line_framing {
       if (at - start >= chunk_bytes && ends_with_comma) break;
       const std::size_t newline = json.find('\n', at);
       if (newline == std::string_view::npos) return std::nullopt;
+      // Not empty: it holds json[first], which is text.
       const std::string_view line = line_framing::trim_blank_end(json.substr(at, newline - at));
-      if (line.find_first_not_of(" \t") != std::string_view::npos) {
-        ends_with_comma = line.back() == ',';
-      }
+      ends_with_comma = line.back() == ',';
       at = newline + 1;
     }
     std::string_view body = json.substr(start, (last ? closing : at) - start);
-    while (!body.empty() && (is_blank(body.back()) || body.back() == '\n')) body.remove_suffix(1);
+    while (!body.empty() && is_json_space(body.back())) body.remove_suffix(1);
     if (!last) {
       // Chunks are joined by the comma between two tokens.
       if (body.empty() || body.back() != ',') return std::nullopt;
