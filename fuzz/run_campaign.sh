@@ -20,7 +20,7 @@
 #                          harnesses compile rules, and decision runs an unbounded reference)
 #   TOKENGUARD_FUZZ_JOBS   build parallelism (default 1: the machine is shared)
 #   TOKENGUARD_FUZZ_SEED   libFuzzer's -seed (default: a random seed each run); CI fixes
-#                          it so that a build's campaign is reproducible
+#                          it, so that a finding can be chased with the same seed
 #   TOKENGUARD_FUZZ_SANITIZE  sanitizers beside libFuzzer (default address,undefined).
 #                          "undefined" fuzzes at 2-3 times the speed, for long campaigns;
 #                          the corpus each run grew is then replayed through an
