@@ -21,10 +21,13 @@
 //   usage counts, in both modes;
 // - the chunked parse of a store of one token a line (with chunks of a size
 //   taken from the input's length, so that inputs split in many places)
-//   accepts only what parse_store_json accepts, and reads the same fields.
+//   accepts only what parse_store_json accepts, and reads the same fields;
+//   read as a stream in small pieces, it gives the same answer and tokens.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <string>
 #include <string_view>
@@ -54,7 +57,29 @@ void check_line_framed(std::string_view json, const tokenguard::limits& lim,
                                          show(json));
     }
   }();
+  // The same parse read as a stream, in pieces of a size taken from the
+  // input too: the same answer, the same tokens.
+  const std::size_t piece = 1 + json.size() % 13;
+  std::size_t at = 0;
+  const auto read = [&](char* into, std::size_t n) -> std::ptrdiff_t {
+    n = std::min({n, piece, json.size() - at});
+    std::memcpy(into, json.data() + at, n);
+    at += n;
+    return static_cast<std::ptrdiff_t>(n);
+  };
+  const auto streamed = detail::parse_line_framed_stream(read, json.size(), lim, chunk, 64);
+  TOKENGUARD_FUZZ_CHECK(streamed.has_value() == framed.has_value(),
+                        show(json) + ": streamed and in memory disagree");
   if (!framed) return;
+  TOKENGUARD_FUZZ_CHECK(streamed->tokens.size() == framed->tokens.size(),
+                        show(json) + ": streamed, another count of tokens");
+  for (std::size_t i = 0; i < framed->tokens.size(); ++i) {
+    const auto& a = framed->tokens[i];
+    const auto& b = streamed->tokens[i];
+    TOKENGUARD_FUZZ_CHECK(a.label == b.label && a.token == b.token && a.limit_to == b.limit_to &&
+                              a.id == b.id && a.ip == b.ip && a.counter == b.counter,
+                          show(json) + ": streamed, token " + std::to_string(i) + " differs");
+  }
   TOKENGUARD_FUZZ_CHECK(parsed.ok(), show(json) + ": framed, but the whole parse says " +
                                          show(parsed.ok() ? "" : parsed.message()));
   const auto& records = parsed.value().tokens;

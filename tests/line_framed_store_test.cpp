@@ -9,7 +9,10 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,7 +65,25 @@ void expect_same_tokens(const std::vector<detail::token_view>& got,
   }
 }
 
-/// The chunked parse of `json` must agree with the whole parse.
+/// The chunked parse of `json` read as a stream, `block` bytes asked for at
+/// a time and at most `piece` given.
+std::optional<detail::line_framed_tokens> streamed(std::string_view json, const limits& lim,
+                                                   std::size_t chunk, std::size_t block,
+                                                   std::size_t piece,
+                                                   std::size_t size_hint = std::string::npos) {
+  std::size_t at = 0;
+  const auto read = [&](char* into, std::size_t n) -> std::ptrdiff_t {
+    n = std::min({n, piece, json.size() - at});
+    std::memcpy(into, json.data() + at, n);
+    at += n;
+    return static_cast<std::ptrdiff_t>(n);
+  };
+  return detail::parse_line_framed_stream(
+      read, size_hint == std::string::npos ? json.size() : size_hint, lim, chunk, block);
+}
+
+/// The chunked parse of `json`, from memory and as a stream, must agree with
+/// the whole parse.
 void expect_framed_as_whole(const std::string& json, const limits& lim = limits{}) {
   simdjson::dom::parser parser;
   const simdjson::padded_string padded(json);
@@ -76,6 +97,14 @@ void expect_framed_as_whole(const std::string& json, const limits& lim = limits{
     EXPECT_EQ(framed->settings.secure_mode, whole.value().settings.secure_mode);
     EXPECT_EQ(framed->settings.add_audit_record, whole.value().settings.add_audit_record);
     EXPECT_EQ(framed->settings.collect_usage_details, whole.value().settings.collect_usage_details);
+    for (const std::size_t block : {std::size_t{3}, std::size_t{64} << 10}) {
+      SCOPED_TRACE("streamed, blocks of " + std::to_string(block));
+      const auto read = streamed(json, lim, chunk, block, block);
+      ASSERT_TRUE(read.has_value());
+      expect_same_tokens(read->tokens, whole.value().tokens);
+      EXPECT_EQ(read->settings.add_audit_record, whole.value().settings.add_audit_record);
+      EXPECT_EQ(read->settings.secure_mode, whole.value().settings.secure_mode);
+    }
   }
 }
 
@@ -138,7 +167,56 @@ TEST(LineFramedStore, EveryOtherTextIsLeftToTheWholeParse) {
     SCOPED_TRACE(texts[i]);
     const bool framed = detail::parse_line_framed_store(texts[i], two, 1).has_value();
     EXPECT_EQ(framed, i == 1 || i == 6);
+    for (const std::size_t piece : {std::size_t{1}, std::size_t{5}, std::size_t{4096}}) {
+      EXPECT_EQ(streamed(texts[i], two, 1, 4096, piece).has_value(), framed) << piece;
+    }
   }
+}
+
+// A stream is read in pieces of any size, even a byte at a time; a read
+// error, or a stream longer than max_store_bytes (a file that grew after its
+// size was taken), leaves the text to the whole parse.
+TEST(LineFramedStore, AStreamReadInPiecesParsesAsTheText) {
+  const std::string json = written_store();
+  const auto whole = detail::parse_line_framed_store(json, limits{});
+  ASSERT_TRUE(whole.has_value());
+  for (const std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{97}}) {
+    for (const std::size_t chunk : {std::size_t{1}, std::size_t{300}}) {
+      SCOPED_TRACE(std::to_string(piece) + " " + std::to_string(chunk));
+      const auto read = streamed(json, limits{}, chunk, 64, piece);
+      ASSERT_TRUE(read.has_value());
+      expect_same_tokens(read->tokens, whole->tokens);
+    }
+  }
+  std::size_t calls = 0;
+  const auto failing = [&](char* into, std::size_t n) -> std::ptrdiff_t {
+    if (++calls == 3) return -1;
+    n = std::min<std::size_t>(n, 10);
+    std::memcpy(into, json.data() + 10 * (calls - 1), n);
+    return static_cast<std::ptrdiff_t>(n);
+  };
+  EXPECT_FALSE(detail::parse_line_framed_stream(failing, json.size(), limits{}, 1, 10));
+  // A store on one line is not read to its end to find the header's.
+  const std::string one_line = "[" + std::string(1 << 20, ' ') + "]\n";
+  std::size_t asked = 0;
+  const auto counting = [&](char* into, std::size_t n) -> std::ptrdiff_t {
+    n = std::min(n, one_line.size() - asked);
+    std::memcpy(into, one_line.data() + asked, n);
+    asked += n;
+    return static_cast<std::ptrdiff_t>(n);
+  };
+  EXPECT_FALSE(detail::parse_line_framed_stream(counting, one_line.size(), limits{}, 1, 4096));
+  EXPECT_LT(asked, std::size_t{256} << 10);
+  // Nor in memory: both answer alike.
+  const std::string long_header = "{\"x\":\"" + std::string(1 << 20, 'x') + "\",\"tokens\":[\n]}";
+  EXPECT_FALSE(detail::parse_line_framed_store(long_header, limits{}).has_value());
+  EXPECT_FALSE(streamed(long_header, limits{}, 1, 4096, 4096).has_value());
+  limits small;
+  small.max_store_bytes = json.size() - 1;
+  EXPECT_FALSE(streamed(json, small, 1, 64, 64).has_value());
+  EXPECT_FALSE(streamed(json, small, 1, 64, 64, 100).has_value()) << "it grew past the limit";
+  small.max_store_bytes = json.size();
+  EXPECT_TRUE(streamed(json, small, 1, 64, 64, 100).has_value());
 }
 
 // Over max_store_bytes the whole parse refuses, with the message.

@@ -8,14 +8,20 @@
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <unistd.h>
 
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tokenguard/authorizer.hpp"
+#include "tokenguard/detail/load_file.hpp"
 #include "tokenguard/detail/store_json_writer.hpp"
 #include "tokenguard/json.hpp"
 #include "tokenguard/store.hpp"
@@ -160,6 +166,90 @@ TEST(GatewayLoad, RefusesWhatParsingOrCompilingRefusesWithTheSameMessage) {
   auto loaded = load_store_json(mixed_store, gateway_usage, limits{}, /*strict=*/true);
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.message(), compiled.message());
+}
+
+/// `json` written to a file, then loaded as the CLI and the server load a
+/// file (detail::load_opened_store).
+result<loaded_store> load_from_file(std::string_view json, usage_store& usage,
+                                    const limits& lim = limits{}, bool strict = false) {
+  char pattern[] = "/tmp/tokenguard-load-XXXXXX";
+  EXPECT_NE(::mkdtemp(pattern), nullptr);
+  const std::string path = std::string(pattern) + "/store.json";
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(json.data(), static_cast<std::streamsize>(json.size()));
+  }
+  auto opened = detail::open_file_if_exists(path, lim.max_store_bytes);
+  std::optional<result<loaded_store>> loaded;
+  if (!opened) {
+    loaded.emplace(error{opened.message()});
+  } else {
+    loaded.emplace(detail::load_opened_store(*opened.value(), path, usage, lim, strict));
+  }
+  std::remove(path.c_str());
+  ::rmdir(pattern);
+  return *std::move(loaded);
+}
+
+// A file of one token a line is read a block at a time and parsed in chunks;
+// any other file is read whole. Both give the snapshot of the text.
+TEST(GatewayLoad, AStoreFileLoadsAsItsText) {
+  auto parsed = parse_store_json(mixed_store);
+  ASSERT_TRUE(parsed.ok()) << parsed.message();
+  const std::string framed =
+      detail::store_file_json(parsed.value().tokens, parsed.value().settings);
+  for (const std::string_view json : {std::string_view(framed), mixed_store}) {
+    const auto b = load_both(json);
+    local_usage usage;
+    auto loaded = load_from_file(json, usage);
+    ASSERT_TRUE(loaded.ok()) << loaded.message();
+    const store& g = *loaded.value().snapshot;
+    EXPECT_EQ(loaded.value().tokens, 15U);
+    EXPECT_TRUE(loaded.value().settings.add_audit_record);
+    EXPECT_EQ(g.size(), b->two_step->size());
+    EXPECT_EQ(g.distinct_rule_sets(), b->two_step->distinct_rule_sets());
+    ASSERT_EQ(g.problems().size(), b->two_step->problems().size());
+    for (std::size_t i = 0; i < g.problems().size(); ++i) {
+      EXPECT_EQ(g.problems()[i].message, b->two_step->problems()[i].message);
+    }
+    for (const store::entry& e : b->two_step->entries()) {
+      const store::entry* f = g.find(e.digest);
+      ASSERT_NE(f, nullptr) << b->two_step->label(e);
+      EXPECT_EQ(g.label(*f), b->two_step->label(e));
+      EXPECT_EQ(f->rules, e.rules);
+      EXPECT_EQ(usage.read(f->slot).count, b->two_step_usage.read(e.slot).count);
+    }
+  }
+}
+
+// What the text's load refuses, the file's load refuses with the same
+// message, whether the file is refused on its first line or halfway through
+// its token lines (the chunked parse then leaves it to the whole parse).
+TEST(GatewayLoad, AStoreFileIsRefusedWithTheTextsMessage) {
+  const std::string a = R"({"label":"a","token":"s-a"})";
+  const std::string lines(200000, '\n');
+  for (const std::string& json :
+       {std::string(R"({"tokens": [{"label": "a",}]})"), std::string("[\n" + a + ",\n7\n]"),
+        "[\n" + a + "," + lines + a + ",\n{\"label\":\n]", "[\n" + a + ",\n" + a + "\n"}) {
+    local_usage text_usage;
+    auto text = load_store_json(json, text_usage);
+    ASSERT_FALSE(text.ok()) << json.substr(0, 80);
+    local_usage usage;
+    auto file = load_from_file(json, usage);
+    ASSERT_FALSE(file.ok()) << json.substr(0, 80);
+    EXPECT_EQ(file.message(), text.message());
+  }
+  local_usage usage;
+  auto strict = load_from_file(mixed_store, usage, limits{}, /*strict=*/true);
+  ASSERT_FALSE(strict.ok());
+  local_usage text_usage;
+  EXPECT_EQ(strict.message(), load_store_json(mixed_store, text_usage, limits{}, true).message());
+  limits small;
+  small.max_store_bytes = 10;
+  auto big = load_from_file(mixed_store, usage, small);
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.message().find("over the limit of 10 (max_store_bytes)"), std::string::npos)
+      << big.message();
 }
 
 TEST(GatewayLoad, TheSnapshotOutlivesTheDocument) {

@@ -186,9 +186,9 @@ inline int run_validate(args& a) {
   }
   if (store_path.empty()) throw usage_error{"validate: --store FILE is required"};
   const limits lim;
-  const simdjson::padded_string text = read_store_file(store_path, lim.max_store_bytes);
+  const detail::opened_file file = open_store_file(store_path, lim.max_store_bytes);
   local_usage usage;
-  auto loaded = load_padded_store_json(text, usage, lim);
+  auto loaded = detail::load_opened_store(file, store_path, usage, lim, false);
   if (!loaded) {
     std::cout << store_path << ": " << loaded.message() << "\n";
     return exit_problems;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tokenguard/detail/durable_file.hpp"
+#include "tokenguard/detail/load_file.hpp"
 #include "tokenguard/tokenguard.hpp"
 
 namespace tokenguard::cli {
@@ -90,26 +91,25 @@ class args {
   return network.value();
 }
 
-/// Reads a whole store file (detail::read_file_if_exists, the service's own
-/// reader), refusing one over `max_bytes` before reading it. The text keeps
-/// simdjson's padding past its end, so that the store is parsed in place
-/// (load_padded_store_json).
-[[nodiscard]] inline simdjson::padded_string read_store_file(const std::string& path,
-                                                             std::size_t max_bytes) {
-  auto text = detail::read_file_if_exists(path, max_bytes);
-  if (!text) throw usage_error{text.message()};
-  if (!text.value()) {
+/// Opens a store file (detail::open_file_if_exists, as the service opens
+/// its own), refusing one over `max_bytes` before reading it.
+[[nodiscard]] inline detail::opened_file open_store_file(const std::string& path,
+                                                         std::size_t max_bytes) {
+  auto opened = detail::open_file_if_exists(path, max_bytes);
+  if (!opened) throw usage_error{opened.message()};
+  if (!opened.value()) {
     throw usage_error{"cannot open '" + path + "': " + detail::errno_text(ENOENT)};
   }
-  return std::move(*std::move(text).value());
+  return std::move(*std::move(opened).value());
 }
 
-/// Loads a store file as a gateway does (load_store_json); an unusable file
-/// is a usage_error.
+/// Loads a store file as a gateway does (detail::load_opened_store: a store
+/// of one token a line is read a block at a time); an unusable file is a
+/// usage_error.
 [[nodiscard]] inline loaded_store load_store_file(const std::string& path, usage_store& usage,
                                                   const limits& lim, bool strict) {
-  const simdjson::padded_string text = read_store_file(path, lim.max_store_bytes);
-  auto loaded = load_padded_store_json(text, usage, lim, strict);
+  const detail::opened_file file = open_store_file(path, lim.max_store_bytes);
+  auto loaded = detail::load_opened_store(file, path, usage, lim, strict);
   if (!loaded) throw usage_error{path + ": " + loaded.message()};
   return std::move(loaded).value();
 }

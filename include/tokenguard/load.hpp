@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -36,6 +37,20 @@ struct loaded_store {
   std::size_t tokens = 0;
 };
 
+namespace detail {
+
+/// A snapshot of parsed tokens, and the loaded_store around it.
+[[nodiscard]] inline result<loaded_store> compile_loaded(std::span<const token_view> views,
+                                                         const store_settings& settings,
+                                                         usage_store& usage, const limits& lim,
+                                                         bool strict) {
+  auto compiled = store::compile(views, usage, lim, strict);
+  if (!compiled) return error{compiled.message()};
+  return loaded_store{std::move(compiled).value(), settings, views.size()};
+}
+
+}  // namespace detail
+
 /// Parses and compiles a store document held with simdjson::SIMDJSON_PADDING
 /// readable bytes past its end, in place (a view with less room is copied
 /// first; see parse_padded_store_json). Usage slots are bound in `usage`;
@@ -44,16 +59,10 @@ struct loaded_store {
 [[nodiscard]] inline result<loaded_store> load_padded_store_json(
     simdjson::padded_string_view padded, usage_store& usage, const limits& lim = limits{},
     bool strict = false) {
-  const auto compile = [&](std::span<const detail::token_view> views,
-                           const store_settings& settings) -> result<loaded_store> {
-    auto compiled = store::compile(views, usage, lim, strict);
-    if (!compiled) return error{compiled.message()};
-    return loaded_store{std::move(compiled).value(), settings, views.size()};
-  };
   // A store laid out as our writer lays it out is parsed a chunk of lines at
   // a time, without the whole document's DOM (detail/line_framed_store.hpp).
   if (auto framed = detail::parse_line_framed_store(padded, lim)) {
-    return compile(framed->tokens, framed->settings);
+    return detail::compile_loaded(framed->tokens, framed->settings, usage, lim, strict);
   }
   // Any other layout, and every error, from the whole document. The views
   // point into the parser's copy of the document's strings: it lives until
@@ -61,7 +70,7 @@ struct loaded_store {
   simdjson::dom::parser parser;
   auto parsed = detail::parse_store_document<detail::token_view>(parser, padded, lim);
   if (!parsed) return error{parsed.message()};
-  return compile(parsed.value().tokens, parsed.value().settings);
+  return detail::compile_loaded(parsed.value().tokens, parsed.value().settings, usage, lim, strict);
 }
 
 /// The same for any text, copied into a padded buffer first.

@@ -149,15 +149,19 @@ inline void populate_for_writing(char* data, std::size_t size) noexcept {
 #endif
 }
 
-/// Reads a whole file; nullopt when it does not exist. Refuses a file over
-/// `max_bytes` before reading it. The text comes with simdjson's padding past
-/// its end, so that it is parsed in place; only the padding is zeroed (the
-/// read writes the rest, and zeroing 0.5 GB first cost a fifth of the read).
-[[nodiscard]] inline result<std::optional<simdjson::padded_string>> read_file_if_exists(
-    const std::string& path, std::size_t max_bytes) {
+/// A file opened to be read, and its size when it was opened.
+struct opened_file {
+  unique_fd fd;
+  std::size_t size = 0;
+};
+
+/// Opens a file to read it; nullopt when it does not exist. Refuses a file
+/// over `max_bytes` before reading any of it.
+[[nodiscard]] inline result<std::optional<opened_file>> open_file_if_exists(const std::string& path,
+                                                                            std::size_t max_bytes) {
   unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
-    if (errno == ENOENT) return std::optional<simdjson::padded_string>();
+    if (errno == ENOENT) return std::optional<opened_file>();
     return error{"cannot open '" + path + "': " + errno_text(errno)};
   }
   struct stat info {};
@@ -167,7 +171,28 @@ inline void populate_for_writing(char* data, std::size_t size) noexcept {
     return error{"'" + path + "' is " + std::to_string(info.st_size) +
                  " bytes, over the limit of " + std::to_string(max_bytes) + " (max_store_bytes)"};
   }
-  const auto size = static_cast<std::size_t>(info.st_size);
+  return std::optional<opened_file>(
+      opened_file{std::move(fd), static_cast<std::size_t>(info.st_size)});
+}
+
+/// Reads up to `n` bytes of `file` at `offset`: how many, 0 at its end, -1
+/// on an error (errno says which).
+[[nodiscard]] inline ssize_t read_at(const opened_file& file, char* into, std::size_t n,
+                                     std::size_t offset) noexcept {
+  while (true) {
+    const ssize_t got = ::pread(file.fd.get(), into, n, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    return got;
+  }
+}
+
+/// Reads an opened file whole, from its start, as its size was when it was
+/// opened. The text comes with simdjson's padding past its end, so that it
+/// is parsed in place; only the padding is zeroed (the read writes the rest,
+/// and zeroing 0.5 GB first cost a fifth of the read).
+[[nodiscard]] inline result<simdjson::padded_string> read_whole(const opened_file& file,
+                                                                const std::string& path) {
+  const std::size_t size = file.size;
   simdjson::padded_string data(size);
   if (data.data() == nullptr) {
     return error{"cannot read '" + path + "': out of memory for its " + std::to_string(size) +
@@ -176,14 +201,25 @@ inline void populate_for_writing(char* data, std::size_t size) noexcept {
   populate_for_writing(data.data(), size);
   std::size_t got = 0;
   while (got < size) {
-    const ssize_t n = ::read(fd.get(), data.data() + got, size - got);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = read_at(file, data.data() + got, size - got, got);
     if (n < 0) return error{"cannot read '" + path + "': " + errno_text(errno)};
     if (n == 0) break;  // the file shrank under us: what we have is what it holds
     got += static_cast<std::size_t>(n);
   }
   if (got < size) data = simdjson::padded_string(std::string_view(data.data(), got));
-  return std::optional<simdjson::padded_string>(std::move(data));
+  return data;
+}
+
+/// Reads a whole file; nullopt when it does not exist. Refuses a file over
+/// `max_bytes` before reading it.
+[[nodiscard]] inline result<std::optional<simdjson::padded_string>> read_file_if_exists(
+    const std::string& path, std::size_t max_bytes) {
+  auto opened = open_file_if_exists(path, max_bytes);
+  if (!opened) return error{opened.message()};
+  if (!opened.value()) return std::optional<simdjson::padded_string>();
+  auto text = read_whole(*opened.value(), path);
+  if (!text) return error{text.message()};
+  return std::optional<simdjson::padded_string>(std::move(text).value());
 }
 
 /// An exclusive advisory lock on "<path>.lock", held while the object lives.

@@ -20,7 +20,9 @@
 #include <algorithm>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -42,6 +44,10 @@ struct line_framed_tokens {
 };
 
 namespace line_framing {
+
+/// Our header is a short line: a first line longer than this (a whole store
+/// on one line, say) is not ours, and a stream is not read on to its end.
+inline constexpr std::size_t longest_header = std::size_t{64} << 10;
 
 [[nodiscard]] inline bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
 
@@ -73,117 +79,260 @@ namespace line_framing {
 
 }  // namespace line_framing
 
+/// The chunked parse of the token lines, shared by the parse of a text in
+/// memory and the parse of a stream read a block at a time: both cut the
+/// same chunks at the same lines.
+class line_framed_parser {
+ public:
+  enum class state : std::uint8_t {
+    more,     ///< the window ends inside a chunk: keep it from `offset`, read more
+    closed,   ///< the tokens array's `]` is at `offset`
+    refused,  ///< not our layout, or a chunk that does not parse
+  };
+  struct outcome {
+    state what;
+    std::size_t offset;
+  };
+
+  /// `size_hint`: the document's size, for reserving its tokens.
+  line_framed_parser(const limits& lim, std::size_t chunk_bytes, std::size_t size_hint)
+      : lim_(lim), chunk_bytes_(chunk_bytes) {
+    // A hint only: tokens of a real store take well over 128 bytes each.
+    out_.tokens.reserve(std::min(lim.max_tokens, size_hint / 128));
+  }
+
+  /// Parses every whole chunk of token lines in `window`, which starts where
+  /// the last call left off (just after the header line, the first time).
+  /// `at_end`: nothing follows the window. What a call has read of a chunk it
+  /// could not finish is not read again by the next: a stream read in small
+  /// pieces costs what one read of it costs.
+  [[nodiscard]] outcome scan(std::string_view window, bool at_end) {
+    using line_framing::is_json_space;
+    std::size_t at = resume_.at;
+    bool ends_with_comma = resume_.ends_with_comma;  // the last line read
+    std::size_t searched = resume_.searched;         // the current line holds no '\n' before this
+    resume_ = {};
+    std::size_t start = 0;
+    while (true) {
+      // Whole lines up to about chunk_bytes; the chunk ends before the line
+      // that starts with `]`, or after a line that ends with a comma (the
+      // one between two tokens).
+      const auto incomplete = [&] {
+        if (at_end) return outcome{state::refused, start};  // no closing line
+        resume_ = {at - start, ends_with_comma, std::max(searched, at) - start};
+        return outcome{state::more, start};
+      };
+      std::size_t closing = std::string_view::npos;
+      while (true) {
+        // Past blank lines to the next text: the array's `]`, or a token line.
+        std::size_t first = at;
+        std::size_t line_of_first = at;
+        for (; first < window.size() && is_json_space(window[first]); ++first) {
+          if (window[first] == '\n') line_of_first = first + 1;
+        }
+        if (first == window.size()) {
+          at = line_of_first;  // the whole blank lines are read
+          return incomplete();
+        }
+        if (window[first] == ']') {
+          closing = first;
+          break;
+        }
+        at = line_of_first;  // the blank lines are read once, not once a line
+        if (at - start >= chunk_bytes_ && ends_with_comma) break;
+        const std::size_t newline = window.find('\n', std::max(searched, at));
+        if (newline == std::string_view::npos) {
+          searched = window.size();
+          return incomplete();
+        }
+        // Not empty: it holds window[first], which is text.
+        const std::string_view line = line_framing::trim_blank_end(window.substr(at, newline - at));
+        ends_with_comma = line.back() == ',';
+        at = newline + 1;
+      }
+      const bool last = closing != std::string_view::npos;
+      std::string_view body = window.substr(start, (last ? closing : at) - start);
+      while (!body.empty() && is_json_space(body.back())) body.remove_suffix(1);
+      if (!last) {
+        // Chunks are joined by the comma between two tokens.
+        if (body.empty() || body.back() != ',') return {state::refused, start};
+        body.remove_suffix(1);
+      }
+      if (body.empty()) {
+        // `[` then `]`: no tokens at all; `,` then `]`: a trailing comma.
+        if (last && !any_chunk_) return {state::closed, closing};
+        return {state::refused, start};
+      }
+      if (!parse_chunk(body)) return {state::refused, start};
+      any_chunk_ = true;
+      if (last) return {state::closed, closing};
+      start = at;
+      ends_with_comma = false;
+    }
+  }
+
+  /// The tokens, once scan() found the closing `]`: `header` is the first
+  /// line with its line break, `trailer` the text from the `]` on. The rest
+  /// of the document, with an empty tokens array in its place, gives the
+  /// settings and says whether it is JSON of the right shape at all.
+  [[nodiscard]] std::optional<line_framed_tokens> finish(std::string_view header,
+                                                         std::string_view trailer) && {
+    simdjson::padded_string outline(header.size() + trailer.size());
+    std::memcpy(outline.data(), header.data(), header.size());
+    std::memcpy(outline.data() + header.size(), trailer.data(), trailer.size());
+    auto rest = parse_store_document<token_view>(parser_, outline, lim_);
+    if (!rest || !rest.value().tokens.empty()) return std::nullopt;
+    out_.settings = rest.value().settings;
+    return std::move(out_);
+  }
+
+ private:
+  /// Parses `body` as `{"":[` body `]}`: its tokens sit as deep as in the
+  /// document, so that simdjson's depth limit answers alike.
+  bool parse_chunk(std::string_view body) {
+    constexpr std::string_view open = R"({"":[)";
+    constexpr std::string_view close = "]}";
+    const std::size_t size = open.size() + body.size() + close.size();
+    if (buffer_.size() < size + simdjson::SIMDJSON_PADDING) {
+      buffer_.resize(size + simdjson::SIMDJSON_PADDING);
+    }
+    std::memcpy(buffer_.data(), open.data(), open.size());
+    std::memcpy(buffer_.data() + open.size(), body.data(), body.size());
+    std::memcpy(buffer_.data() + open.size() + body.size(), close.data(), close.size());
+    simdjson::dom::element root;
+    simdjson::dom::array items;
+    if (parser_.parse(buffer_.data(), size, false).get(root) != simdjson::SUCCESS ||
+        root.at_key("").get_array().get(items) != simdjson::SUCCESS) {
+      return false;
+    }
+    for (const simdjson::dom::element item : items) {
+      simdjson::dom::object object;
+      if (item.get_object().get(object) != simdjson::SUCCESS) return false;
+      if (out_.tokens.size() == lim_.max_tokens) return false;  // the whole parse refuses
+      token_view& t = out_.tokens.emplace_back();
+      read_token(object, t);
+      t.label = out_.strings.keep(t.label);
+      t.user = out_.strings.keep(t.user);
+      if (t.token) t.token = out_.strings.keep(*t.token);
+      if (t.token_sha256) t.token_sha256 = out_.strings.keep(*t.token_sha256);
+      t.id = out_.strings.keep(t.id);
+      t.ip = out_.strings.keep(t.ip);
+      if (!t.limit_to.empty()) {
+        auto found = limit_texts_.find(t.limit_to);
+        if (found == limit_texts_.end()) {
+          const std::string_view kept = out_.strings.keep(t.limit_to);
+          found = limit_texts_.emplace(kept, kept).first;
+        }
+        t.limit_to = found->second;
+      }
+    }
+    return true;
+  }
+
+  /// Where the chunk a scan could not finish stands, from its start.
+  struct progress {
+    std::size_t at = 0;  ///< the first line not read
+    bool ends_with_comma = false;
+    std::size_t searched = 0;  ///< the line from `at` holds no '\n' before this
+  };
+
+  const limits& lim_;
+  std::size_t chunk_bytes_;
+  progress resume_;
+  line_framed_tokens out_;
+  boost::unordered_flat_map<std::string_view, std::string_view, text_hash> limit_texts_;
+  simdjson::dom::parser parser_;
+  std::vector<char> buffer_;
+  bool any_chunk_ = false;
+};
+
 /// The tokens of `json` when it is laid out one token a line, parsed in
 /// chunks of about `chunk_bytes`; nullopt otherwise (see above), and for a
 /// store over max_store_bytes.
 [[nodiscard]] inline std::optional<line_framed_tokens> parse_line_framed_store(
     std::string_view json, const limits& lim, std::size_t chunk_bytes = std::size_t{256} << 10) {
-  using line_framing::is_json_space;
   if (json.size() > lim.max_store_bytes) return std::nullopt;  // the whole parse says why
   const std::size_t header_end = json.find('\n');
-  if (header_end == std::string_view::npos) return std::nullopt;
-  const std::string_view header = json.substr(0, header_end);
-  if (!line_framing::opens_tokens(header)) return std::nullopt;
-
-  line_framed_tokens out;
-  // A hint only: tokens of a real store take well over 128 bytes each.
-  out.tokens.reserve(std::min(lim.max_tokens, json.size() / 128));
-  boost::unordered_flat_map<std::string_view, std::string_view, text_hash> limit_texts;
-  simdjson::dom::parser parser;
-  // Each chunk is parsed as `{"":[` chunk `]}`: its tokens sit as deep as in
-  // the document, so that simdjson's depth limit answers alike.
-  constexpr std::string_view open = R"({"":[)";
-  constexpr std::string_view close = "]}";
-  std::vector<char> buffer;
-
-  std::size_t at = header_end + 1;
-  std::size_t closing = std::string_view::npos;  // the tokens array's `]`
-  while (closing == std::string_view::npos) {
-    // Whole lines up to about chunk_bytes; the chunk ends before the line
-    // that starts with `]`, or after a line that ends with a comma (the one
-    // between two tokens).
-    const std::size_t start = at;
-    bool last = false;
-    bool ends_with_comma = false;  // the last line read
-    while (true) {
-      // Past blank lines to the next text: the array's `]`, or a token line.
-      std::size_t first = at;
-      std::size_t line_of_first = at;
-      for (; first < json.size() && is_json_space(json[first]); ++first) {
-        if (json[first] == '\n') line_of_first = first + 1;
-      }
-      if (first == json.size()) return std::nullopt;  // no closing line
-      if (json[first] == ']') {
-        closing = first;
-        last = true;
-        break;
-      }
-      at = line_of_first;  // the blank lines are read once, not once a line
-      if (at - start >= chunk_bytes && ends_with_comma) break;
-      const std::size_t newline = json.find('\n', at);
-      if (newline == std::string_view::npos) return std::nullopt;
-      // Not empty: it holds json[first], which is text.
-      const std::string_view line = line_framing::trim_blank_end(json.substr(at, newline - at));
-      ends_with_comma = line.back() == ',';
-      at = newline + 1;
-    }
-    std::string_view body = json.substr(start, (last ? closing : at) - start);
-    while (!body.empty() && is_json_space(body.back())) body.remove_suffix(1);
-    if (!last) {
-      // Chunks are joined by the comma between two tokens.
-      if (body.empty() || body.back() != ',') return std::nullopt;
-      body.remove_suffix(1);
-    }
-    if (body.empty()) {
-      if (start == header_end + 1 && last) break;  // no tokens at all
-      return std::nullopt;
-    }
-    const std::size_t size = open.size() + body.size() + close.size();
-    if (buffer.size() < size + simdjson::SIMDJSON_PADDING) {
-      buffer.resize(size + simdjson::SIMDJSON_PADDING);
-    }
-    std::memcpy(buffer.data(), open.data(), open.size());
-    std::memcpy(buffer.data() + open.size(), body.data(), body.size());
-    std::memcpy(buffer.data() + open.size() + body.size(), close.data(), close.size());
-    simdjson::dom::element root;
-    simdjson::dom::array items;
-    if (parser.parse(buffer.data(), size, false).get(root) != simdjson::SUCCESS ||
-        root.at_key("").get_array().get(items) != simdjson::SUCCESS) {
-      return std::nullopt;
-    }
-    for (const simdjson::dom::element item : items) {
-      simdjson::dom::object object;
-      if (item.get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
-      if (out.tokens.size() == lim.max_tokens) return std::nullopt;  // the whole parse refuses
-      token_view& t = out.tokens.emplace_back();
-      read_token(object, t);
-      t.label = out.strings.keep(t.label);
-      t.user = out.strings.keep(t.user);
-      if (t.token) t.token = out.strings.keep(*t.token);
-      if (t.token_sha256) t.token_sha256 = out.strings.keep(*t.token_sha256);
-      t.id = out.strings.keep(t.id);
-      t.ip = out.strings.keep(t.ip);
-      if (!t.limit_to.empty()) {
-        auto found = limit_texts.find(t.limit_to);
-        if (found == limit_texts.end()) {
-          const std::string_view kept = out.strings.keep(t.limit_to);
-          found = limit_texts.emplace(kept, kept).first;
-        }
-        t.limit_to = found->second;
-      }
-    }
+  if (header_end == std::string_view::npos || header_end > line_framing::longest_header ||
+      !line_framing::opens_tokens(json.substr(0, header_end))) {
+    return std::nullopt;
   }
+  line_framed_parser parser(lim, chunk_bytes, json.size());
+  const std::string_view lines = json.substr(header_end + 1);
+  const auto found = parser.scan(lines, true);
+  if (found.what != line_framed_parser::state::closed) return std::nullopt;
+  return std::move(parser).finish(json.substr(0, header_end + 1), lines.substr(found.offset));
+}
 
-  // The rest of the document, with an empty tokens array in its place: its
-  // settings, and whether it is JSON of the right shape at all.
-  const std::size_t head = header_end + 1;
-  simdjson::padded_string outline(head + json.size() - closing);
-  std::memcpy(outline.data(), json.data(), head);
-  std::memcpy(outline.data() + head, json.data() + closing, json.size() - closing);
-  auto rest = parse_store_document<token_view>(parser, outline, lim);
-  if (!rest || !rest.value().tokens.empty()) return std::nullopt;
-  out.settings = rest.value().settings;
-  return out;
+/// The same for a stream read `block_bytes` at a time, without holding the
+/// whole text: `read(into, n)` reads at most n bytes into `into` and returns
+/// how many, 0 at the end, or a negative number on an error (then nullopt,
+/// and the caller's own read of the whole text says what went wrong).
+/// `size_hint` is the stream's expected size.
+template <class Read>
+[[nodiscard]] std::optional<line_framed_tokens> parse_line_framed_stream(
+    Read&& read, std::size_t size_hint, const limits& lim,
+    std::size_t chunk_bytes = std::size_t{256} << 10,
+    std::size_t block_bytes = std::size_t{4} << 20) {
+  if (size_hint > lim.max_store_bytes || block_bytes == 0) return std::nullopt;
+  // The unparsed text: [0, size) of a buffer that grows, never zero-filled.
+  std::unique_ptr<char[]> data;
+  std::size_t capacity = 0;
+  std::size_t size = 0;  // bytes in `data`
+  std::size_t from = 0;  // the first of them not consumed yet
+  std::size_t total = 0;
+  bool at_end = false;
+  // Appends what one read gives, into room for at least a block; the
+  // consumed bytes are dropped only when room runs short. False on an error
+  // or past max_store_bytes.
+  const auto read_block = [&]() -> bool {
+    if (capacity - size < block_bytes && from > 0) {
+      std::memmove(data.get(), data.get() + from, size - from);
+      size -= from;
+      from = 0;
+    }
+    if (capacity - size < block_bytes) {
+      const std::size_t grown = std::max(2 * capacity, size + block_bytes);
+      auto bigger = std::make_unique_for_overwrite<char[]>(grown);
+      if (size > 0) std::memcpy(bigger.get(), data.get(), size);
+      data = std::move(bigger);
+      capacity = grown;
+    }
+    const std::size_t want = capacity - size;
+    const auto n = read(data.get() + size, want);
+    if (n < 0) return false;
+    if (n == 0) at_end = true;
+    size += static_cast<std::size_t>(n);
+    total += static_cast<std::size_t>(n);
+    return total <= lim.max_store_bytes;
+  };
+  const auto pending = [&] { return std::string_view(data.get() + from, size - from); };
+
+  std::size_t header_end = std::string_view::npos;
+  for (std::size_t searched = 0;
+       (header_end = pending().find('\n', searched)) == std::string_view::npos;) {
+    searched = size;
+    if (at_end || size > line_framing::longest_header || !read_block()) return std::nullopt;
+  }
+  if (header_end > line_framing::longest_header ||
+      !line_framing::opens_tokens(pending().substr(0, header_end))) {
+    return std::nullopt;
+  }
+  const std::string header(pending().substr(0, header_end + 1));
+  from = header_end + 1;
+  line_framed_parser parser(lim, chunk_bytes, size_hint);
+  while (true) {
+    const auto found = parser.scan(pending(), at_end);
+    if (found.what == line_framed_parser::state::refused) return std::nullopt;
+    from += found.offset;  // scan() keeps what it read of an unfinished chunk
+    if (found.what == line_framed_parser::state::closed) {
+      while (!at_end) {
+        if (!read_block()) return std::nullopt;
+      }
+      return std::move(parser).finish(header, pending());
+    }
+    if (!read_block()) return std::nullopt;
+  }
 }
 
 }  // namespace tokenguard::detail
