@@ -407,6 +407,37 @@ TEST(StoreProblems, DuplicatesAmongManyTokensFailExactlyThoseTokensClosed) {
   EXPECT_FALSE(authenticates(*s, "secret-10-0000000"));
 }
 
+// A store this large hashes its secrets in two halves on two threads and
+// zeroes its table on the second thread while the first checks the tokens:
+// the problems and digests of both halves are those of one thread. (Named
+// for the ThreadSanitizer build's filter.)
+TEST(ConcurrentLoad, ALargeStoreCompilesOnTwoThreadsAsOnOne) {
+  local_usage usage;
+  const std::size_t count = store::two_threads_from + 10;
+  std::vector<token_record> records;
+  records.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    records.push_back(rec("t" + std::to_string(i), "secret-" + std::to_string(i) + "-0000000"));
+  }
+  const std::size_t late = count - 3;  // in the second half
+  records[late].token = records[5].token;
+  records[late - 1].token_sha256 = std::string(64, '0');  // not its secret's digest
+  records[late - 2].token_sha256 = detail::to_hex(detail::sha256(*records[late - 2].token));
+  records[late - 2].token.reset();  // known by its digest alone
+  records[3].token_sha256 = "not hex";
+  const auto s = compile_ok(records, usage);
+  std::vector<std::size_t> failed;
+  for (const auto& p : s->problems()) failed.push_back(p.index);
+  EXPECT_EQ(failed, (std::vector<std::size_t>{3, 5, late - 1, late}));
+  EXPECT_EQ(problem_of(*s, late - 1), "tokenSha256 is not the SHA-256 of token");
+  EXPECT_EQ(problem_of(*s, 3), "tokenSha256 is not 64 hex digits");
+  EXPECT_EQ(s->size(), count - 4);
+  for (std::size_t i : {std::size_t{0}, count / 2, count / 2 + 1, late - 2, count - 1}) {
+    EXPECT_TRUE(authenticates(*s, "secret-" + std::to_string(i) + "-0000000")) << i;
+  }
+  EXPECT_FALSE(authenticates(*s, "secret-5-0000000"));
+}
+
 TEST(StoreSecureMode, TokenByDigestAuthenticates) {
   // examples/tokens.json's secure token: only the digest is stored.
   token_record secure = rec("Secure token", "", "auditor");

@@ -25,6 +25,7 @@
 #include "tokenguard/detail/sha256.hpp"
 #include "tokenguard/detail/stable_strings.hpp"
 #include "tokenguard/detail/text_hash.hpp"
+#include "tokenguard/detail/two_threads.hpp"
 #include "tokenguard/limits.hpp"
 #include "tokenguard/result.hpp"
 #include "tokenguard/rules.hpp"
@@ -169,6 +170,10 @@ class store {
     return compile_tokens(tokens, usage, lim, strict);
   }
 
+  /// Stores of at least this many tokens compile on two threads (see
+  /// detail/two_threads.hpp); the snapshot is the same.
+  static constexpr std::size_t two_threads_from = std::size_t{1} << 16;
+
  private:
   template <class Record>
   [[nodiscard]] static result<std::shared_ptr<const store>> compile_tokens(
@@ -251,161 +256,211 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
     stated_digest stated = stated_digest::none;
   };
   std::vector<digest_state> digest_of(records.size());
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const Record& r = records[i];
-    const bool has_secret = r.token && !r.token->empty();
-    if (has_secret) {
-      digests[i] = detail::sha256(*r.token);
-      digest_of[i].known = true;
+  const auto digest_range = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      const Record& r = records[i];
+      const bool has_secret = r.token && !r.token->empty();
+      if (has_secret) {
+        digests[i] = detail::sha256(*r.token);
+        digest_of[i].known = true;
+      }
+      if (!r.token_sha256) continue;
+      const auto parsed = detail::parse_hex_digest(*r.token_sha256);
+      if (!parsed) {
+        digest_of[i].stated = stated_digest::malformed;
+      } else if (!has_secret) {
+        digests[i] = *parsed;
+        digest_of[i] = {true, stated_digest::matches};
+      } else {
+        digest_of[i].stated = detail::digest_equal(digests[i], *parsed) ? stated_digest::matches
+                                                                        : stated_digest::differs;
+      }
     }
-    if (!r.token_sha256) continue;
-    const auto parsed = detail::parse_hex_digest(*r.token_sha256);
-    if (!parsed) {
-      digest_of[i].stated = stated_digest::malformed;
-    } else if (!has_secret) {
-      digests[i] = *parsed;
-      digest_of[i] = {true, stated_digest::matches};
-    } else {
-      digest_of[i].stated = detail::digest_equal(digests[i], *parsed) ? stated_digest::matches
-                                                                      : stated_digest::differs;
-    }
+  };
+  // A large store is hashed in two halves at once, and its probe table is
+  // zeroed on the second thread while the first checks the tokens: the
+  // table has room for every token, loaded or not (what loads is known only
+  // after the checks).
+  const bool two_threads = records.size() >= two_threads_from;
+  // Two slots a token (plus a few, so that no probe runs forever): at most half full, a hit
+  // takes 1.5 probes on average.
+  const std::size_t slots = 2 * records.size() + 8;
+  if (two_threads) {
+    const std::size_t half = records.size() / 2;
+    detail::run_beside([&] { digest_range(half, records.size()); }, [&] { digest_range(0, half); });
+  } else {
+    digest_range(0, records.size());
   }
 
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const Record& r = records[i];
-    std::string& why = problem[i];
-    if (!r.load_error.empty()) {
-      why = r.load_error;
-      continue;
-    }
-    if (r.label.empty()) {
-      why = "label is missing or empty";
-    } else if (r.label.size() > max_label_bytes) {
-      why = "label is " + std::to_string(r.label.size()) + " bytes, over the limit of " +
-            std::to_string(max_label_bytes);
-    } else if (r.user.size() > max_user_bytes) {
-      why = "user is over " + std::to_string(max_user_bytes) + " bytes";
-    } else if (r.id.size() > max_label_bytes) {
-      why = "id is over " + std::to_string(max_label_bytes) + " bytes";
-    } else if (r.valid_until < 0) {
-      why = "validUntil is negative";
-    } else if (!r.token && !r.token_sha256) {
-      why = "the token has no secret (neither token nor tokenSha256)";
-    } else if (r.token && r.token->empty()) {
-      why = "token (the secret) is empty";
-    }
-    if (!why.empty()) continue;
+  const auto check_each = [&] {
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      std::string& why = problem[i];
+      if (!r.load_error.empty()) {
+        why = r.load_error;
+        continue;
+      }
+      if (r.label.empty()) {
+        why = "label is missing or empty";
+      } else if (r.label.size() > max_label_bytes) {
+        why = "label is " + std::to_string(r.label.size()) + " bytes, over the limit of " +
+              std::to_string(max_label_bytes);
+      } else if (r.user.size() > max_user_bytes) {
+        why = "user is over " + std::to_string(max_user_bytes) + " bytes";
+      } else if (r.id.size() > max_label_bytes) {
+        why = "id is over " + std::to_string(max_label_bytes) + " bytes";
+      } else if (r.valid_until < 0) {
+        why = "validUntil is negative";
+      } else if (!r.token && !r.token_sha256) {
+        why = "the token has no secret (neither token nor tokenSha256)";
+      } else if (r.token && r.token->empty()) {
+        why = "token (the secret) is empty";
+      }
+      if (!why.empty()) continue;
 
-    if (digest_of[i].stated == stated_digest::malformed) {
-      why = "tokenSha256 is not 64 hex digits";
-      continue;
-    }
-    if (digest_of[i].stated == stated_digest::differs) {
-      why = "tokenSha256 is not the SHA-256 of token";
-      continue;
-    }
+      if (digest_of[i].stated == stated_digest::malformed) {
+        why = "tokenSha256 is not 64 hex digits";
+        continue;
+      }
+      if (digest_of[i].stated == stated_digest::differs) {
+        why = "tokenSha256 is not the SHA-256 of token";
+        continue;
+      }
 
-    if (!r.limit_to.empty()) {
-      // Tokens that share one copy of a text (the chunked loader keeps one a
-      // text) skip hashing and comparing its few hundred bytes again; every
-      // record outlives the compile, so one address is one text.
-      shared_text_hint& hint =
-          rule_hints[(reinterpret_cast<std::uintptr_t>(r.limit_to.data()) >> 4) &
-                     (rule_hints.size() - 1)];
-      if (hint.data == r.limit_to.data() && hint.size == r.limit_to.size()) {
-        rule_of[i] = hint.rules;
-      } else {
-        auto [it, fresh] = rule_cache.try_emplace(r.limit_to, none, std::string());
+      if (!r.limit_to.empty()) {
+        // Tokens that share one copy of a text (the chunked loader keeps one a
+        // text) skip hashing and comparing its few hundred bytes again; every
+        // record outlives the compile, so one address is one text.
+        shared_text_hint& hint =
+            rule_hints[(reinterpret_cast<std::uintptr_t>(r.limit_to.data()) >> 4) &
+                       (rule_hints.size() - 1)];
+        if (hint.data == r.limit_to.data() && hint.size == r.limit_to.size()) {
+          rule_of[i] = hint.rules;
+        } else {
+          auto [it, fresh] = rule_cache.try_emplace(r.limit_to, none, std::string());
+          if (fresh) {
+            auto compiled = rule_set::compile(r.limit_to, lim);
+            if (!compiled) {
+              it->second.second = "limitTo " + compiled.message();
+            } else if (!compiled.value().unrestricted()) {
+              it->second.first = static_cast<std::uint32_t>(out->rule_sets_.size());
+              out->rule_sets_.push_back(
+                  std::make_shared<const rule_set>(std::move(compiled).value()));
+              out->rule_hot_.push_back(out->rule_sets_.back()->hot());
+            }
+          }
+          if (!it->second.second.empty()) {
+            why = it->second.second;
+            continue;
+          }
+          rule_of[i] = it->second.first;
+          hint = {r.limit_to.data(), r.limit_to.size(), it->second.first};
+        }
+      }
+      if (!r.ip.empty()) {
+        auto [it, fresh] = ip_cache.try_emplace(r.ip, none, std::string());
         if (fresh) {
-          auto compiled = rule_set::compile(r.limit_to, lim);
-          if (!compiled) {
-            it->second.second = "limitTo " + compiled.message();
-          } else if (!compiled.value().unrestricted()) {
-            it->second.first = static_cast<std::uint32_t>(out->rule_sets_.size());
-            out->rule_sets_.push_back(
-                std::make_shared<const rule_set>(std::move(compiled).value()));
-            out->rule_hot_.push_back(out->rule_sets_.back()->hot());
+          auto parsed = ip_allow_list::parse(r.ip);
+          if (!parsed) {
+            it->second.second = "ip: " + parsed.message();
+          } else if (!parsed.value().allows_any()) {
+            it->second.first = static_cast<std::uint32_t>(out->ip_lists_.size());
+            out->ip_lists_.push_back(std::move(parsed).value());
           }
         }
         if (!it->second.second.empty()) {
           why = it->second.second;
           continue;
         }
-        rule_of[i] = it->second.first;
-        hint = {r.limit_to.data(), r.limit_to.size(), it->second.first};
+        ips_of[i] = it->second.first;
       }
     }
-    if (!r.ip.empty()) {
-      auto [it, fresh] = ip_cache.try_emplace(r.ip, none, std::string());
-      if (fresh) {
-        auto parsed = ip_allow_list::parse(r.ip);
-        if (!parsed) {
-          it->second.second = "ip: " + parsed.message();
-        } else if (!parsed.value().allows_any()) {
-          it->second.first = static_cast<std::uint32_t>(out->ip_lists_.size());
-          out->ip_lists_.push_back(std::move(parsed).value());
+
+    // A secret or id held by two tokens makes both ambiguous: neither loads.
+    // Flat tables of record indices (no allocation a token: loading a million
+    // tokens spent more in node-based maps than in everything else). A slot
+    // keeps 32 more bits of its key's hash beside the index, so that a probe
+    // reads another record (a cache miss at a random place) only when those
+    // agree; and the slot of a record a few ahead is fetched early.
+    {
+      const std::size_t capacity = std::bit_ceil(2 * records.size() + 8);
+      const std::size_t mask = capacity - 1;
+      constexpr std::uint64_t empty = ~std::uint64_t{0};
+      std::vector<std::uint64_t> seen(capacity, empty);
+      // The first record that holds this key, after inserting `i` if it is the first.
+      const auto first_holder = [&](std::size_t i, std::uint64_t hash, auto&& same_key) {
+        const std::uint64_t tag = hash & 0xFFFFFFFF00000000ULL;
+        for (std::size_t at = static_cast<std::size_t>(hash) & mask;; at = (at + 1) & mask) {
+          const std::uint64_t held = seen[at];
+          if (held == empty) {
+            seen[at] = tag | i;
+            return i;
+          }
+          const auto k = static_cast<std::size_t>(held & 0xFFFFFFFFULL);
+          if ((held & ~0xFFFFFFFFULL) == tag && same_key(k)) return k;
+        }
+      };
+      constexpr std::size_t lookahead = 8;
+      const auto digest_hash = [&](std::size_t i) {
+        std::uint64_t hash = 0;
+        std::memcpy(&hash, digests[i].data(), sizeof hash);
+        return hash;
+      };
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        if (i + lookahead < records.size() && digest_of[i + lookahead].known) {
+          detail::prefetch_for_write(&seen[digest_hash(i + lookahead) & mask]);
+        }
+        if (!digest_of[i].known) continue;
+        const std::size_t j = first_holder(i, digest_hash(i), [&](std::size_t k) {
+          return detail::digest_equal(digests[k], digests[i]);
+        });
+        if (j == i) continue;
+        if (problem[i].empty()) {
+          problem[i] =
+              "its secret is also the secret of token '" + std::string(records[j].label) + "'";
+        }
+        if (problem[j].empty()) {
+          problem[j] =
+              "its secret is also the secret of token '" + std::string(records[i].label) + "'";
         }
       }
-      if (!it->second.second.empty()) {
-        why = it->second.second;
-        continue;
-      }
-      ips_of[i] = it->second.first;
-    }
-  }
-
-  // A secret or id held by two tokens makes both ambiguous: neither loads.
-  // Flat tables of record indices (no allocation a token: loading a million
-  // tokens spent more in node-based maps than in everything else).
-  {
-    const std::size_t capacity = std::bit_ceil(2 * records.size() + 8);
-    const std::size_t mask = capacity - 1;
-    std::vector<std::uint32_t> seen(capacity, none);
-    // The first record that holds this key, after inserting `i` if it is the first.
-    const auto first_holder = [&](std::size_t i, std::size_t hash, auto&& same_key) {
-      for (std::size_t at = hash & mask;; at = (at + 1) & mask) {
-        if (seen[at] == none) {
-          seen[at] = static_cast<std::uint32_t>(i);
-          return i;
+      std::fill(seen.begin(), seen.end(), empty);
+      // The ids' hashes, a few ahead of their insertion.
+      std::array<std::uint64_t, lookahead> id_hashes{};
+      const auto id_hash = [&](std::size_t i) -> std::uint64_t {
+        return records[i].id.empty() ? 0 : detail::text_hash{}(records[i].id);
+      };
+      for (std::size_t i = 0; i < std::min(lookahead, records.size()); ++i)
+        id_hashes[i] = id_hash(i);
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        const std::uint64_t hash = id_hashes[i % lookahead];
+        if (i + lookahead < records.size()) {
+          const std::uint64_t ahead = id_hash(i + lookahead);
+          id_hashes[i % lookahead] = ahead;
+          detail::prefetch_for_write(&seen[ahead & mask]);
         }
-        if (same_key(seen[at])) return static_cast<std::size_t>(seen[at]);
-      }
-    };
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      if (!digest_of[i].known) continue;
-      std::uint64_t hash = 0;
-      std::memcpy(&hash, digests[i].data(), sizeof hash);
-      const std::size_t j = first_holder(i, static_cast<std::size_t>(hash), [&](std::size_t k) {
-        return detail::digest_equal(digests[k], digests[i]);
-      });
-      if (j == i) continue;
-      if (problem[i].empty()) {
-        problem[i] =
-            "its secret is also the secret of token '" + std::string(records[j].label) + "'";
-      }
-      if (problem[j].empty()) {
-        problem[j] =
-            "its secret is also the secret of token '" + std::string(records[i].label) + "'";
+        if (!problem[i].empty() || records[i].id.empty()) continue;
+        const std::string_view id = records[i].id;
+        const std::size_t j =
+            first_holder(i, hash, [&](std::size_t k) { return records[k].id == id; });
+        if (j == i) continue;
+        problem[i] = "its id is also the id of token '" + std::string(records[j].label) + "'";
+        if (problem[j].empty()) {
+          problem[j] = "its id is also the id of token '" + std::string(records[i].label) + "'";
+        }
       }
     }
-    std::fill(seen.begin(), seen.end(), none);
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      if (!problem[i].empty() || records[i].id.empty()) continue;
-      const std::string_view id = records[i].id;
-      const std::size_t j = first_holder(i, detail::text_hash{}(id),
-                                         [&](std::size_t k) { return records[k].id == id; });
-      if (j == i) continue;
-      problem[i] = "its id is also the id of token '" + std::string(records[j].label) + "'";
-      if (problem[j].empty()) {
-        problem[j] = "its id is also the id of token '" + std::string(records[i].label) + "'";
-      }
-    }
-  }
 
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    if (!problem[i].empty()) {
-      out->problems_.push_back({i, std::string(records[i].label), std::move(problem[i])});
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (!problem[i].empty()) {
+        out->problems_.push_back({i, std::string(records[i].label), std::move(problem[i])});
+      }
     }
+  };
+  if (two_threads) {
+    detail::run_beside([&] { out->table_.resize(slots); }, check_each);
+  } else {
+    check_each();
   }
   if (strict && !out->problems_.empty()) {
     const token_problem& p = out->problems_.front();
@@ -417,10 +472,6 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
 
   const std::size_t loaded = records.size() - out->problems_.size();
   if (loaded >= 0x80000000ULL) return error{"a store holds fewer than 2^31 tokens"};
-  // Two slots a token (plus a few, so that no probe runs forever): at most half full, a hit
-  // takes 1.5 probes on average.
-  const std::size_t slots = 2 * loaded + 8;
-  out->table_.resize(slots);
   // Offsets are 32-bit: the labels, users and ids that do not fit in their entry must fit in
   // 4 GiB.
   std::size_t arena_bytes = 0;
@@ -430,6 +481,7 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
   }
   if (arena_bytes > 0xFFFFFFFFULL) return error{"the store's labels, users and ids exceed 4 GiB"};
   out->arena_.reserve(arena_bytes);
+  if (!two_threads) out->table_.resize(slots);
 
   // Every loaded token's usage slot in one call, so that the usage store can
   // batch them (usage_store::bind_all).
