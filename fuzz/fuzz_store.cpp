@@ -22,7 +22,9 @@
 // - the chunked parse of a store of one token a line (with chunks of a size
 //   taken from the input's length, so that inputs split in many places)
 //   accepts only what parse_store_json accepts, and reads the same fields;
-//   read as a stream in small pieces, it gives the same answer and tokens.
+//   read as a stream in small pieces, it gives the same answer and tokens;
+//   read as a file cut in two parts parsed on two threads, it accepts only
+//   what parse_store_json accepts, with the same tokens.
 
 #include <algorithm>
 #include <cstddef>
@@ -43,6 +45,35 @@ namespace {
 
 namespace detail = tokenguard::detail;
 using tokenguard::fuzz::show;
+
+/// Tokens of a chunked parse are those of the whole parse, which accepts the text.
+void expect_whole_parse(std::string_view json, const detail::line_framed_tokens& framed,
+                        const tokenguard::result<tokenguard::parsed_store>& parsed,
+                        const std::string& how) {
+  TOKENGUARD_FUZZ_CHECK(parsed.ok(), show(json) + ": " + how + ", but the whole parse says " +
+                                         show(parsed.ok() ? "" : parsed.message()));
+  const auto& records = parsed.value().tokens;
+  TOKENGUARD_FUZZ_CHECK(framed.tokens.size() == records.size(),
+                        show(json) + ": " + how + " " + std::to_string(framed.tokens.size()) +
+                            " tokens, the whole parse " + std::to_string(records.size()));
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    const auto& v = framed.tokens[i];
+    const bool same = v.label == r.label && v.user == r.user && v.id == r.id &&
+                      v.limit_to == r.limit_to && v.ip == r.ip && v.token == r.token &&
+                      v.token_sha256 == r.token_sha256 && v.valid_until == r.valid_until &&
+                      v.counter == r.counter && v.usage_limit == r.usage_limit &&
+                      v.load_error == r.load_error;
+    TOKENGUARD_FUZZ_CHECK(same,
+                          show(json) + ": " + how + ", token " + std::to_string(i) + " differs");
+  }
+  const auto& settings = parsed.value().settings;
+  TOKENGUARD_FUZZ_CHECK(
+      framed.settings.secure_mode == settings.secure_mode &&
+          framed.settings.collect_usage_details == settings.collect_usage_details &&
+          framed.settings.add_audit_record == settings.add_audit_record,
+      show(json) + ": " + how + ", the settings differ");
+}
 
 /// The chunked parse agrees with the records: nothing where they refuse,
 /// else the same tokens.
@@ -80,28 +111,24 @@ void check_line_framed(std::string_view json, const tokenguard::limits& lim,
                               a.id == b.id && a.ip == b.ip && a.counter == b.counter,
                           show(json) + ": streamed, token " + std::to_string(i) + " differs");
   }
-  TOKENGUARD_FUZZ_CHECK(parsed.ok(), show(json) + ": framed, but the whole parse says " +
-                                         show(parsed.ok() ? "" : parsed.message()));
-  const auto& records = parsed.value().tokens;
-  TOKENGUARD_FUZZ_CHECK(framed->tokens.size() == records.size(),
-                        show(json) + ": framed " + std::to_string(framed->tokens.size()) +
-                            " tokens, the whole parse " + std::to_string(records.size()));
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const auto& r = records[i];
-    const auto& v = framed->tokens[i];
-    const bool same = v.label == r.label && v.user == r.user && v.id == r.id &&
-                      v.limit_to == r.limit_to && v.ip == r.ip && v.token == r.token &&
-                      v.token_sha256 == r.token_sha256 && v.valid_until == r.valid_until &&
-                      v.counter == r.counter && v.usage_limit == r.usage_limit &&
-                      v.load_error == r.load_error;
-    TOKENGUARD_FUZZ_CHECK(same, show(json) + ": token " + std::to_string(i) + " differs");
-  }
-  const auto& settings = parsed.value().settings;
-  TOKENGUARD_FUZZ_CHECK(
-      framed->settings.secure_mode == settings.secure_mode &&
-          framed->settings.collect_usage_details == settings.collect_usage_details &&
-          framed->settings.add_audit_record == settings.add_audit_record,
-      show(json) + ": framed settings differ");
+  expect_whole_parse(json, *framed, parsed, "framed");
+}
+
+/// The same file read in two parts on two threads, cut wherever it can be:
+/// when it answers, the whole parse accepts the text and reads the same
+/// tokens (where the cut falls inside an object written over lines, the
+/// parts refuse, and the text is left to the whole parse).
+void check_cut_in_two(std::string_view json, const tokenguard::limits& lim,
+                      const tokenguard::result<tokenguard::parsed_store>& parsed) {
+  const auto read_at = [&](char* into, std::size_t n, std::size_t offset) -> std::ptrdiff_t {
+    if (offset >= json.size()) return 0;
+    n = std::min(n, json.size() - offset);
+    std::memcpy(into, json.data() + offset, n);
+    return static_cast<std::ptrdiff_t>(n);
+  };
+  const auto cut = detail::parse_line_framed_file(read_at, json.size(), lim, 0,
+                                                  1 + json.size() % 89, 1 + json.size() % 61);
+  if (cut) expect_whole_parse(json, *cut, parsed, "cut in two");
 }
 
 /// The digest a token is known by: its secret's, else its tokenSha256 (SPEC 8).
@@ -226,6 +253,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }();
   check_line_framed(json, lim, parsed);
+  check_cut_in_two(json, lim, parsed);
   if (!parsed) {
     TOKENGUARD_FUZZ_CHECK(!parsed.message().empty(), show(json));
     const tokenguard::local_usage no_usage;

@@ -12,9 +12,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "tokenguard/detail/store_json_writer.hpp"
@@ -82,8 +85,30 @@ std::optional<detail::line_framed_tokens> streamed(std::string_view json, const 
       read, size_hint == std::string::npos ? json.size() : size_hint, lim, chunk, block);
 }
 
-/// The chunked parse of `json`, from memory and as a stream, must agree with
-/// the whole parse.
+/// The chunked parse of `json` read as a file, cut in two parts on two
+/// threads wherever it can be (two_threads_from 0). `fail_from`: a read at
+/// or past this offset fails. `threads` collects the threads that read.
+std::optional<detail::line_framed_tokens> split(std::string_view json, const limits& lim,
+                                                std::size_t chunk, std::size_t block,
+                                                std::size_t fail_from = std::string::npos,
+                                                std::set<std::thread::id>* threads = nullptr) {
+  std::mutex mutex;
+  const auto read_at = [&](char* into, std::size_t n, std::size_t offset) -> std::ptrdiff_t {
+    if (threads != nullptr) {
+      const std::lock_guard<std::mutex> lock(mutex);
+      threads->insert(std::this_thread::get_id());
+    }
+    if (offset >= fail_from) return -1;
+    if (offset >= json.size()) return 0;
+    n = std::min(n, json.size() - offset);
+    std::memcpy(into, json.data() + offset, n);
+    return static_cast<std::ptrdiff_t>(n);
+  };
+  return detail::parse_line_framed_file(read_at, json.size(), lim, 0, chunk, block);
+}
+
+/// The chunked parse of `json`, from memory, as a stream and as a file cut
+/// in two, must agree with the whole parse.
 void expect_framed_as_whole(const std::string& json, const limits& lim = limits{}) {
   simdjson::dom::parser parser;
   const simdjson::padded_string padded(json);
@@ -104,6 +129,14 @@ void expect_framed_as_whole(const std::string& json, const limits& lim = limits{
       expect_same_tokens(read->tokens, whole.value().tokens);
       EXPECT_EQ(read->settings.add_audit_record, whole.value().settings.add_audit_record);
       EXPECT_EQ(read->settings.secure_mode, whole.value().settings.secure_mode);
+      // Cut in two, it parses as the whole, or (an object over lines cut at
+      // one of its commas) is left to the whole parse.
+      const auto cut = split(json, lim, chunk, block);
+      if (cut.has_value()) {
+        expect_same_tokens(cut->tokens, whole.value().tokens);
+        EXPECT_EQ(cut->settings.add_audit_record, whole.value().settings.add_audit_record);
+        EXPECT_EQ(cut->settings.secure_mode, whole.value().settings.secure_mode);
+      }
     }
   }
 }
@@ -169,6 +202,7 @@ TEST(LineFramedStore, EveryOtherTextIsLeftToTheWholeParse) {
     EXPECT_EQ(framed, i == 1 || i == 6);
     for (const std::size_t piece : {std::size_t{1}, std::size_t{5}, std::size_t{4096}}) {
       EXPECT_EQ(streamed(texts[i], two, 1, 4096, piece).has_value(), framed) << piece;
+      EXPECT_EQ(split(texts[i], two, 1, piece).has_value(), framed) << piece;
     }
   }
 }
@@ -217,6 +251,78 @@ TEST(LineFramedStore, AStreamReadInPiecesParsesAsTheText) {
   EXPECT_FALSE(streamed(json, small, 1, 64, 64, 100).has_value()) << "it grew past the limit";
   small.max_store_bytes = json.size();
   EXPECT_TRUE(streamed(json, small, 1, 64, 64, 100).has_value());
+}
+
+/// `count` tokens of the writer's layout, with the settings after them.
+std::string many_tokens(std::size_t count) {
+  std::string json = R"({"total":)" + std::to_string(count) + R"(,"tokens":[)" + "\n";
+  for (std::size_t i = 0; i < count; ++i) {
+    json += R"({"label":"t)" + std::to_string(i) + R"(","token":"s-)" + std::to_string(i) +
+            R"(","limitTo":"[get].*/)" + std::to_string(i % 3) + R"(.*"})" +
+            (i + 1 < count ? ",\n" : "\n");
+  }
+  return json + R"(],"settings":{"secureMode":false,"addAuditRecord":true}})";
+}
+
+// A large file is cut in two at a line between two tokens, and the parts
+// are parsed on two threads: the tokens are those of the whole, in order.
+// (Named for the ThreadSanitizer build's filter.)
+TEST(ConcurrentLoad, AFileCutInTwoParsesAsTheWhole) {
+  const std::string json = many_tokens(2000);
+  const auto whole = detail::parse_line_framed_store(json, limits{});
+  ASSERT_TRUE(whole.has_value());
+  for (const std::size_t chunk : {std::size_t{1}, std::size_t{4096}, std::size_t{1} << 20}) {
+    for (const std::size_t block : {std::size_t{7}, std::size_t{4096}}) {
+      SCOPED_TRACE(std::to_string(chunk) + " " + std::to_string(block));
+      std::set<std::thread::id> threads;
+      const auto cut = split(json, limits{}, chunk, block, std::string::npos, &threads);
+      ASSERT_TRUE(cut.has_value());
+      expect_same_tokens(cut->tokens, whole->tokens);
+      EXPECT_TRUE(cut->settings.add_audit_record);
+      if (std::thread::hardware_concurrency() > 1) {
+        EXPECT_EQ(threads.size(), 2U);
+      }
+    }
+  }
+  // Under the size at which a file is cut, one thread reads it.
+  std::set<std::thread::id> threads;
+  std::size_t calls = 0;
+  const auto read_at = [&](char* into, std::size_t n, std::size_t offset) -> std::ptrdiff_t {
+    ++calls;
+    threads.insert(std::this_thread::get_id());
+    n = std::min(n, json.size() - offset);
+    std::memcpy(into, json.data() + offset, n);
+    return static_cast<std::ptrdiff_t>(n);
+  };
+  const auto one =
+      detail::parse_line_framed_file(read_at, json.size(), limits{}, json.size() + 1, 4096, 4096);
+  ASSERT_TRUE(one.has_value());
+  expect_same_tokens(one->tokens, whole->tokens);
+  EXPECT_EQ(threads, std::set<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_GT(calls, 2U);
+}
+
+// What the parts cannot answer for alone is left to the whole parse: tokens
+// over max_tokens in all though under it in each part, a read error in
+// either part, an array that closes before the cut, a trailing comma.
+TEST(LineFramedStore, AFileCutInTwoRefusesWhatTheWholeRefuses) {
+  const std::string json = many_tokens(100);
+  limits lim;
+  lim.max_tokens = 100;
+  EXPECT_TRUE(split(json, lim, 1, 64).has_value());
+  lim.max_tokens = 99;
+  EXPECT_FALSE(split(json, lim, 1, 64).has_value());
+  EXPECT_FALSE(split(json, limits{}, 1, 64, json.size() / 4).has_value()) << "the head";
+  EXPECT_FALSE(split(json, limits{}, 1, 64, json.size() - 10).has_value()) << "the tail";
+  // The array closes early; what follows has lines that end with commas.
+  std::string closes = "[\n" + std::string(R"({"label":"a","token":"s-a"})") + "\n]\n";
+  const std::string trailer_line = R"(     ,    )";
+  for (int i = 0; i < 50; ++i) closes += trailer_line + "\n";
+  EXPECT_FALSE(detail::parse_line_framed_store(closes, limits{}).has_value());
+  EXPECT_FALSE(split(closes, limits{}, 1, 64).has_value());
+  const std::string trailing = json.substr(0, json.rfind("\n]")) + ",\n]}";
+  EXPECT_FALSE(detail::parse_line_framed_store(trailing, limits{}).has_value());
+  EXPECT_FALSE(split(trailing, limits{}, 1, 64).has_value());
 }
 
 // Over max_store_bytes the whole parse refuses, with the message.

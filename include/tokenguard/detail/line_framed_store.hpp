@@ -24,11 +24,14 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "tokenguard/detail/stable_strings.hpp"
 #include "tokenguard/detail/text_hash.hpp"
+#include "tokenguard/detail/two_threads.hpp"
 #include "tokenguard/json.hpp"
 #include "tokenguard/limits.hpp"
 #include "tokenguard/token.hpp"
@@ -94,9 +97,19 @@ class line_framed_parser {
     std::size_t offset;
   };
 
+  /// Which part of the token lines a parser reads: all of them, or one of
+  /// the two parts that a line ending with a comma separates (a large file is
+  /// parsed in two parts at once).
+  enum class part : std::uint8_t {
+    all,   ///< from the header's line break to the closing `]`
+    head,  ///< from the header's line break to the end of the window, just after a comma line
+    tail,  ///< from just after a comma line to the closing `]`
+  };
+
   /// `size_hint`: the document's size, for reserving its tokens.
-  line_framed_parser(const limits& lim, std::size_t chunk_bytes, std::size_t size_hint)
-      : lim_(lim), chunk_bytes_(chunk_bytes) {
+  line_framed_parser(const limits& lim, std::size_t chunk_bytes, std::size_t size_hint,
+                     part reads = part::all)
+      : lim_(lim), chunk_bytes_(chunk_bytes), part_(reads), any_chunk_(reads == part::tail) {
     // A hint only: tokens of a real store take well over 128 bytes each.
     out_.tokens.reserve(std::min(lim.max_tokens, size_hint / 128));
   }
@@ -132,9 +145,13 @@ class line_framed_parser {
         }
         if (first == window.size()) {
           at = line_of_first;  // the whole blank lines are read
-          return incomplete();
+          // A head ends where the window does, as if at a `]` there.
+          if (!at_end || part_ != part::head) return incomplete();
+          closing = window.size();
+          break;
         }
         if (window[first] == ']') {
+          if (part_ == part::head) return {state::refused, start};  // the array closed early
           closing = first;
           break;
         }
@@ -153,13 +170,14 @@ class line_framed_parser {
       const bool last = closing != std::string_view::npos;
       std::string_view body = window.substr(start, (last ? closing : at) - start);
       while (!body.empty() && is_json_space(body.back())) body.remove_suffix(1);
-      if (!last) {
-        // Chunks are joined by the comma between two tokens.
+      if (!last || part_ == part::head) {
+        // Chunks, and the head and the tail, are joined by the comma between two tokens.
         if (body.empty() || body.back() != ',') return {state::refused, start};
         body.remove_suffix(1);
       }
       if (body.empty()) {
-        // `[` then `]`: no tokens at all; `,` then `]`: a trailing comma.
+        // `[` then `]`: no tokens at all; `,` then `]`: a trailing comma
+        // (a tail follows a comma).
         if (last && !any_chunk_) return {state::closed, closing};
         return {state::refused, start};
       }
@@ -170,6 +188,10 @@ class line_framed_parser {
       ends_with_comma = false;
     }
   }
+
+  /// The tokens of a head, once scan() reached its end (no settings: they
+  /// come with the tail's trailer).
+  [[nodiscard]] line_framed_tokens take() && { return std::move(out_); }
 
   /// The tokens, once scan() found the closing `]`: `header` is the first
   /// line with its line break, `trailer` the text from the `]` on. The rest
@@ -238,12 +260,13 @@ class line_framed_parser {
 
   const limits& lim_;
   std::size_t chunk_bytes_;
+  part part_;
   progress resume_;
   line_framed_tokens out_;
   boost::unordered_flat_map<std::string_view, std::string_view, text_hash> limit_texts_;
   simdjson::dom::parser parser_;
   std::vector<char> buffer_;
-  bool any_chunk_ = false;
+  bool any_chunk_;  ///< a comma precedes the next token
 };
 
 /// The tokens of `json` when it is laid out one token a line, parsed in
@@ -264,6 +287,109 @@ class line_framed_parser {
   return std::move(parser).finish(json.substr(0, header_end + 1), lines.substr(found.offset));
 }
 
+namespace line_framing {
+
+/// The unparsed text of a stream read a block at a time: [from, size) of a
+/// buffer that grows, never zero-filled. `read(into, n)` reads at most n
+/// bytes into `into` and returns how many, 0 at the end, or a negative
+/// number on an error.
+template <class Read>
+class block_buffer {
+ public:
+  block_buffer(Read& read, std::size_t block_bytes, std::size_t max_bytes)
+      : read_(read), block_bytes_(block_bytes), max_bytes_(max_bytes) {}
+
+  /// Appends what one read gives, into room for at least a block; the
+  /// consumed bytes are dropped only when room runs short. False on an
+  /// error or past max_bytes.
+  bool read_block() {
+    if (capacity_ - size_ < block_bytes_ && from_ > 0) {
+      std::memmove(data_.get(), data_.get() + from_, size_ - from_);
+      size_ -= from_;
+      from_ = 0;
+    }
+    if (capacity_ - size_ < block_bytes_) {
+      const std::size_t grown = std::max(2 * capacity_, size_ + block_bytes_);
+      auto bigger = std::make_unique_for_overwrite<char[]>(grown);
+      if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
+      data_ = std::move(bigger);
+      capacity_ = grown;
+    }
+    const auto n = read_(data_.get() + size_, capacity_ - size_);
+    if (n < 0) return false;
+    if (n == 0) at_end_ = true;
+    size_ += static_cast<std::size_t>(n);
+    total_ += static_cast<std::size_t>(n);
+    return total_ <= max_bytes_;
+  }
+
+  [[nodiscard]] std::string_view pending() const noexcept {
+    return {data_.get() + from_, size_ - from_};
+  }
+  void consume(std::size_t n) noexcept { from_ += n; }
+  [[nodiscard]] bool at_end() const noexcept { return at_end_; }
+  /// Bytes read so far.
+  [[nodiscard]] std::size_t total() const noexcept { return total_; }
+
+ private:
+  Read& read_;
+  std::size_t block_bytes_;
+  std::size_t max_bytes_;
+  std::unique_ptr<char[]> data_;
+  std::size_t capacity_ = 0;
+  std::size_t size_ = 0;
+  std::size_t from_ = 0;
+  std::size_t total_ = 0;
+  bool at_end_ = false;
+};
+
+/// The header line with its line break, consumed; nullopt when the text is
+/// not laid out one token a line (the header is not ours, or longer than
+/// ours ever is) or cannot be read.
+template <class Read>
+[[nodiscard]] std::optional<std::string> read_header(block_buffer<Read>& in) {
+  std::size_t header_end = std::string_view::npos;
+  for (std::size_t searched = 0;
+       (header_end = in.pending().find('\n', searched)) == std::string_view::npos;) {
+    searched = in.pending().size();
+    if (in.at_end() || searched > longest_header || !in.read_block()) return std::nullopt;
+  }
+  if (header_end > longest_header || !opens_tokens(in.pending().substr(0, header_end))) {
+    return std::nullopt;
+  }
+  std::string header(in.pending().substr(0, header_end + 1));
+  in.consume(header_end + 1);
+  return header;
+}
+
+/// Feeds `parser` from `in` until it reaches the end of its part: true then
+/// (for a part that ends at the `]`, the trailer starts in.pending()).
+template <class Read>
+[[nodiscard]] bool parse_part(block_buffer<Read>& in, line_framed_parser& parser) {
+  while (true) {
+    const auto found = parser.scan(in.pending(), in.at_end());
+    if (found.what == line_framed_parser::state::refused) return false;
+    in.consume(found.offset);  // scan() keeps what it read of an unfinished chunk
+    if (found.what == line_framed_parser::state::closed) return true;
+    if (!in.read_block()) return false;
+  }
+}
+
+/// The tokens and settings of a part that ends at the `]`: the rest of the
+/// text is read to its end for the trailer.
+template <class Read>
+[[nodiscard]] std::optional<line_framed_tokens> parse_to_end(block_buffer<Read>& in,
+                                                             line_framed_parser& parser,
+                                                             std::string_view header) {
+  if (!parse_part(in, parser)) return std::nullopt;
+  while (!in.at_end()) {
+    if (!in.read_block()) return std::nullopt;
+  }
+  return std::move(parser).finish(header, in.pending());
+}
+
+}  // namespace line_framing
+
 /// The same for a stream read `block_bytes` at a time, without holding the
 /// whole text: `read(into, n)` reads at most n bytes into `into` and returns
 /// how many, 0 at the end, or a negative number on an error (then nullopt,
@@ -275,64 +401,104 @@ template <class Read>
     std::size_t chunk_bytes = std::size_t{256} << 10,
     std::size_t block_bytes = std::size_t{4} << 20) {
   if (size_hint > lim.max_store_bytes || block_bytes == 0) return std::nullopt;
-  // The unparsed text: [0, size) of a buffer that grows, never zero-filled.
-  std::unique_ptr<char[]> data;
-  std::size_t capacity = 0;
-  std::size_t size = 0;  // bytes in `data`
-  std::size_t from = 0;  // the first of them not consumed yet
-  std::size_t total = 0;
-  bool at_end = false;
-  // Appends what one read gives, into room for at least a block; the
-  // consumed bytes are dropped only when room runs short. False on an error
-  // or past max_store_bytes.
-  const auto read_block = [&]() -> bool {
-    if (capacity - size < block_bytes && from > 0) {
-      std::memmove(data.get(), data.get() + from, size - from);
-      size -= from;
-      from = 0;
-    }
-    if (capacity - size < block_bytes) {
-      const std::size_t grown = std::max(2 * capacity, size + block_bytes);
-      auto bigger = std::make_unique_for_overwrite<char[]>(grown);
-      if (size > 0) std::memcpy(bigger.get(), data.get(), size);
-      data = std::move(bigger);
-      capacity = grown;
-    }
-    const std::size_t want = capacity - size;
-    const auto n = read(data.get() + size, want);
-    if (n < 0) return false;
-    if (n == 0) at_end = true;
-    size += static_cast<std::size_t>(n);
-    total += static_cast<std::size_t>(n);
-    return total <= lim.max_store_bytes;
-  };
-  const auto pending = [&] { return std::string_view(data.get() + from, size - from); };
+  line_framing::block_buffer in(read, block_bytes, lim.max_store_bytes);
+  const auto header = line_framing::read_header(in);
+  if (!header) return std::nullopt;
+  line_framed_parser parser(lim, chunk_bytes, size_hint);
+  return line_framing::parse_to_end(in, parser, *header);
+}
 
-  std::size_t header_end = std::string_view::npos;
-  for (std::size_t searched = 0;
-       (header_end = pending().find('\n', searched)) == std::string_view::npos;) {
-    searched = size;
-    if (at_end || size > line_framing::longest_header || !read_block()) return std::nullopt;
+namespace line_framing {
+
+/// Where a file of token lines can be cut in two: the start of the first
+/// line at or after `from` whose previous line ends with a comma (between
+/// two tokens, in a text that is ours), looked for within `within` bytes.
+/// `read_at(into, n, offset)` reads as pread does.
+template <class ReadAt>
+[[nodiscard]] std::optional<std::size_t> find_cut(ReadAt& read_at, std::size_t from,
+                                                  std::size_t size, std::size_t within) {
+  std::string window(std::min(within, size - from), '\0');
+  std::size_t got = 0;
+  while (got < window.size()) {
+    const auto n = read_at(window.data() + got, window.size() - got, from + got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
   }
-  if (header_end > line_framing::longest_header ||
-      !line_framing::opens_tokens(pending().substr(0, header_end))) {
+  window.resize(got);
+  for (std::size_t newline = window.find('\n'); newline != std::string::npos;
+       newline = window.find('\n', newline + 1)) {
+    std::size_t last = newline;  // the line's last character that is not blank
+    while (last > 0 && is_blank(window[last - 1])) --last;
+    if (last > 0 && window[last - 1] == ',') return from + newline + 1;
+  }
+  return std::nullopt;
+}
+
+}  // namespace line_framing
+
+/// The same for a file of `size` bytes read with `read_at(into, n, offset)`
+/// (as pread reads; called from two threads at once). A file of at least
+/// `two_threads_from` bytes is cut in two at a line between two tokens, and
+/// the second part is parsed on a thread of its own while this one parses
+/// the first (run_beside). The tokens, settings and answers are those of
+/// parse_line_framed_stream, except that a cut inside an object written over
+/// lines refuses, as other such texts may, and leaves it to the whole parse.
+template <class ReadAt>
+[[nodiscard]] std::optional<line_framed_tokens> parse_line_framed_file(
+    ReadAt&& read_at, std::size_t size, const limits& lim,
+    std::size_t two_threads_from = std::size_t{32} << 20,
+    std::size_t chunk_bytes = std::size_t{256} << 10,
+    std::size_t block_bytes = std::size_t{4} << 20) {
+  if (size > lim.max_store_bytes || block_bytes == 0) return std::nullopt;
+  // The first part is read only as far as `head_end`, once the cut is known.
+  std::size_t offset = 0;
+  std::size_t head_end = std::string::npos;
+  auto read_head = [&](char* into, std::size_t n) -> std::ptrdiff_t {
+    n = std::min(n, head_end - offset);
+    const auto got = read_at(into, n, offset);
+    if (got > 0) offset += static_cast<std::size_t>(got);
+    return got;
+  };
+  line_framing::block_buffer head_in(read_head, block_bytes, lim.max_store_bytes);
+  const auto header = line_framing::read_header(head_in);
+  if (!header) return std::nullopt;
+  const std::size_t middle = size / 2;
+  std::optional<std::size_t> cut;
+  if (size >= two_threads_from && middle >= offset && std::thread::hardware_concurrency() != 1) {
+    cut = line_framing::find_cut(read_at, middle, size, line_framing::longest_header);
+  }
+  if (!cut) {
+    line_framed_parser parser(lim, chunk_bytes, size);
+    return line_framing::parse_to_end(head_in, parser, *header);
+  }
+  head_end = *cut;
+
+  // The tail: its own reader, parser and strings, and the settings.
+  std::optional<line_framed_tokens> tail;
+  const auto parse_tail = [&] {
+    std::size_t at = *cut;
+    auto read_tail = [&](char* into, std::size_t n) -> std::ptrdiff_t {
+      const auto got = read_at(into, n, at);
+      if (got > 0) at += static_cast<std::size_t>(got);
+      return got;
+    };
+    line_framing::block_buffer in(read_tail, block_bytes, lim.max_store_bytes - *cut);
+    line_framed_parser parser(lim, chunk_bytes, size - *cut, line_framed_parser::part::tail);
+    tail = line_framing::parse_to_end(in, parser, *header);
+  };
+  std::optional<line_framed_tokens> head;
+  const auto parse_head = [&] {
+    line_framed_parser parser(lim, chunk_bytes, size, line_framed_parser::part::head);
+    if (line_framing::parse_part(head_in, parser)) head = std::move(parser).take();
+  };
+  run_beside(parse_tail, parse_head);
+  if (!head || !tail || tail->tokens.size() > lim.max_tokens - head->tokens.size()) {
     return std::nullopt;
   }
-  const std::string header(pending().substr(0, header_end + 1));
-  from = header_end + 1;
-  line_framed_parser parser(lim, chunk_bytes, size_hint);
-  while (true) {
-    const auto found = parser.scan(pending(), at_end);
-    if (found.what == line_framed_parser::state::refused) return std::nullopt;
-    from += found.offset;  // scan() keeps what it read of an unfinished chunk
-    if (found.what == line_framed_parser::state::closed) {
-      while (!at_end) {
-        if (!read_block()) return std::nullopt;
-      }
-      return std::move(parser).finish(header, pending());
-    }
-    if (!read_block()) return std::nullopt;
-  }
+  head->tokens.insert(head->tokens.end(), tail->tokens.begin(), tail->tokens.end());
+  head->strings.adopt(std::move(tail->strings));
+  head->settings = tail->settings;
+  return head;
 }
 
 }  // namespace tokenguard::detail

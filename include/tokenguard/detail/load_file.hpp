@@ -21,20 +21,18 @@ namespace tokenguard::detail {
 
 /// Loads an opened store file as a gateway does. A store laid out one token
 /// a line is read a block at a time and never held whole (its chunked parse
-/// needs only the strings it keeps); any other file is read whole and loaded
-/// as load_padded_store_json loads it, which also says what is wrong with
-/// it. `path` names the file in a read error.
+/// needs only the strings it keeps); a large one is parsed in two parts on
+/// two threads (parse_line_framed_file). Any other file is read whole and
+/// loaded as load_padded_store_json loads it, which also says what is wrong
+/// with it. `path` names the file in a read error.
 [[nodiscard]] inline result<loaded_store> load_opened_store(const opened_file& file,
                                                             const std::string& path,
                                                             usage_store& usage, const limits& lim,
                                                             bool strict) {
-  std::size_t offset = 0;
-  const auto read = [&](char* into, std::size_t n) -> ssize_t {
-    const ssize_t got = read_at(file, into, n, offset);
-    if (got > 0) offset += static_cast<std::size_t>(got);
-    return got;
+  const auto read = [&file](char* into, std::size_t n, std::size_t offset) -> ssize_t {
+    return read_at(file, into, n, offset);
   };
-  if (auto framed = parse_line_framed_stream(read, file.size, lim)) {
+  if (auto framed = parse_line_framed_file(read, file.size, lim)) {
     return compile_loaded(framed->tokens, framed->settings, usage, lim, strict);
   }
   auto text = read_whole(file, path);

@@ -41,6 +41,16 @@ class stable_strings {
     return {at, text.size()};
   }
 
+  /// Takes over the strings of `other`, whose views stay valid (the blocks
+  /// do not move); what is kept later goes on in this object's own block.
+  void adopt(stable_strings&& other) {
+    blocks_.reserve(blocks_.size() + other.blocks_.size());
+    large_.reserve(large_.size() + other.large_.size());
+    for (auto& block : other.blocks_) blocks_.push_back(std::move(block));
+    for (auto& text : other.large_) large_.push_back(std::move(text));
+    other = stable_strings{};
+  }
+
  private:
   std::vector<std::unique_ptr<char[]>> blocks_;
   std::vector<std::unique_ptr<char[]>> large_;
