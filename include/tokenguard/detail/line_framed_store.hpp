@@ -266,7 +266,7 @@ class line_framed_parser {
   boost::unordered_flat_map<std::string_view, std::string_view, text_hash> limit_texts_;
   simdjson::dom::parser parser_;
   std::vector<char> buffer_;
-  bool any_chunk_;  ///< a comma precedes the next token
+  bool any_chunk_;  ///< tokens came before (a tail follows a comma), so `]` may not come next
 };
 
 /// The tokens of `json` when it is laid out one token a line, parsed in
