@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <span>
@@ -407,6 +408,53 @@ TEST(StoreProblems, DuplicatesAmongManyTokensFailExactlyThoseTokensClosed) {
   EXPECT_FALSE(authenticates(*s, "secret-10-0000000"));
 }
 
+/// `count` tokens, where some share ids and secrets and some of those have
+/// other problems: an id is ambiguous only among the tokens without another
+/// problem, while a secret is ambiguous whatever else is wrong. The shared
+/// ones sit in both halves of the store. The first problem-free holder of an
+/// id names the second; each other holder names the first.
+void expect_ids_shared_only_among_good_tokens(std::size_t count) {
+  SCOPED_TRACE(std::to_string(count) + " tokens");
+  ASSERT_GE(count, 20U);
+  std::vector<token_record> records;
+  records.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    records.push_back(rec("t" + std::to_string(i), "secret-" + std::to_string(i) + "-0000000"));
+  }
+  const std::size_t a0 = 1, a1 = 4, a2 = count - 7, a3 = count - 2;  // id "A"
+  const std::size_t b0 = 6, b1 = count - 5;                          // id "B"
+  const std::size_t c0 = 8, c1 = 9, c2 = count - 9;                  // id "C"
+  for (const std::size_t i : {a0, a1, a2, a3}) records[i].id = "A";
+  for (const std::size_t i : {b0, b1}) records[i].id = "B";
+  for (const std::size_t i : {c0, c1, c2}) records[i].id = "C";
+  records[a0].ip = "not-an-address";      // broken: holds no id
+  records[b1].limit_to = "[get](";        // broken: B's only other holder loads
+  records[c1].token = records[c0].token;  // a shared secret: both fail, C is c2's alone
+  local_usage usage;
+  const auto s = compile_ok(records, usage);
+  std::vector<std::size_t> failed;
+  for (const auto& p : s->problems()) failed.push_back(p.index);
+  std::vector<std::size_t> expected = {a0, a1, a2, a3, b1, c0, c1};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(failed, expected);
+  EXPECT_TRUE(contains(problem_of(*s, a0), "ip")) << problem_of(*s, a0);
+  EXPECT_EQ(problem_of(*s, a1), "its id is also the id of token '" + records[a2].label + "'");
+  EXPECT_EQ(problem_of(*s, a2), "its id is also the id of token '" + records[a1].label + "'");
+  EXPECT_EQ(problem_of(*s, a3), "its id is also the id of token '" + records[a1].label + "'");
+  EXPECT_TRUE(contains(problem_of(*s, b1), "limitTo")) << problem_of(*s, b1);
+  EXPECT_EQ(problem_of(*s, c0), "its secret is also the secret of token 't9'");
+  EXPECT_EQ(problem_of(*s, c1), "its secret is also the secret of token 't8'");
+  EXPECT_EQ(s->size(), count - expected.size());
+  EXPECT_TRUE(authenticates(*s, *records[b0].token));
+  EXPECT_TRUE(authenticates(*s, *records[c2].token));
+  EXPECT_FALSE(authenticates(*s, *records[a1].token));
+}
+
+TEST(StoreProblems, AnIdIsSharedOnlyAmongTokensWithoutOtherProblems) {
+  expect_ids_shared_only_among_good_tokens(20);
+  expect_ids_shared_only_among_good_tokens(5000);
+}
+
 // A store this large hashes its secrets in two halves on two threads and
 // zeroes its table on the second thread while the first checks the tokens:
 // the problems and digests of both halves are those of one thread. (Named
@@ -436,6 +484,8 @@ TEST(ConcurrentLoad, ALargeStoreCompilesOnTwoThreadsAsOnOne) {
     EXPECT_TRUE(authenticates(*s, "secret-" + std::to_string(i) + "-0000000")) << i;
   }
   EXPECT_FALSE(authenticates(*s, "secret-5-0000000"));
+  // Ids shared by tokens in both halves, as on one thread.
+  expect_ids_shared_only_among_good_tokens(count);
 }
 
 TEST(StoreSecureMode, TokenByDigestAuthenticates) {

@@ -375,92 +375,132 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
         ips_of[i] = it->second.first;
       }
     }
+  };
 
-    // A secret or id held by two tokens makes both ambiguous: neither loads.
+  // A secret or id held by two tokens makes both ambiguous: neither loads.
+  // Which tokens share one with an earlier token is found beside the checks
+  // above (it needs only the digests and ids); what that makes of them waits
+  // for the checks, since a token's first problem is the one it reports.
+  struct shared_key {
+    std::size_t later;
+    std::size_t first;  ///< the first token that holds it
+  };
+  std::vector<shared_key> shared_secrets;
+  std::vector<shared_key> shared_ids;
+  const auto find_shared = [&] {
     // Flat tables of record indices (no allocation a token: loading a million
     // tokens spent more in node-based maps than in everything else). A slot
     // keeps 32 more bits of its key's hash beside the index, so that a probe
     // reads another record (a cache miss at a random place) only when those
     // agree; and the slot of a record a few ahead is fetched early.
-    {
-      const std::size_t capacity = std::bit_ceil(2 * records.size() + 8);
-      const std::size_t mask = capacity - 1;
-      constexpr std::uint64_t empty = ~std::uint64_t{0};
-      std::vector<std::uint64_t> seen(capacity, empty);
-      // The first record that holds this key, after inserting `i` if it is the first.
-      const auto first_holder = [&](std::size_t i, std::uint64_t hash, auto&& same_key) {
-        const std::uint64_t tag = hash & 0xFFFFFFFF00000000ULL;
-        for (std::size_t at = static_cast<std::size_t>(hash) & mask;; at = (at + 1) & mask) {
-          const std::uint64_t held = seen[at];
-          if (held == empty) {
-            seen[at] = tag | i;
-            return i;
-          }
-          const auto k = static_cast<std::size_t>(held & 0xFFFFFFFFULL);
-          if ((held & ~0xFFFFFFFFULL) == tag && same_key(k)) return k;
+    const std::size_t capacity = std::bit_ceil(2 * records.size() + 8);
+    const std::size_t mask = capacity - 1;
+    constexpr std::uint64_t empty = ~std::uint64_t{0};
+    std::vector<std::uint64_t> seen(capacity, empty);
+    // The first record that holds this key, after inserting `i` if it is the first.
+    const auto first_holder = [&](std::size_t i, std::uint64_t hash, auto&& same_key) {
+      const std::uint64_t tag = hash & 0xFFFFFFFF00000000ULL;
+      for (std::size_t at = static_cast<std::size_t>(hash) & mask;; at = (at + 1) & mask) {
+        const std::uint64_t held = seen[at];
+        if (held == empty) {
+          seen[at] = tag | i;
+          return i;
         }
-      };
-      constexpr std::size_t lookahead = 8;
-      const auto digest_hash = [&](std::size_t i) {
-        std::uint64_t hash = 0;
-        std::memcpy(&hash, digests[i].data(), sizeof hash);
-        return hash;
-      };
-      for (std::size_t i = 0; i < records.size(); ++i) {
-        if (i + lookahead < records.size() && digest_of[i + lookahead].known) {
-          detail::prefetch_for_write(&seen[digest_hash(i + lookahead) & mask]);
-        }
-        if (!digest_of[i].known) continue;
-        const std::size_t j = first_holder(i, digest_hash(i), [&](std::size_t k) {
-          return detail::digest_equal(digests[k], digests[i]);
-        });
-        if (j == i) continue;
-        if (problem[i].empty()) {
-          problem[i] =
-              "its secret is also the secret of token '" + std::string(records[j].label) + "'";
-        }
-        if (problem[j].empty()) {
-          problem[j] =
-              "its secret is also the secret of token '" + std::string(records[i].label) + "'";
-        }
+        const auto k = static_cast<std::size_t>(held & 0xFFFFFFFFULL);
+        if ((held & ~0xFFFFFFFFULL) == tag && same_key(k)) return k;
       }
-      std::fill(seen.begin(), seen.end(), empty);
-      // The ids' hashes, a few ahead of their insertion.
-      std::array<std::uint64_t, lookahead> id_hashes{};
-      const auto id_hash = [&](std::size_t i) -> std::uint64_t {
-        return records[i].id.empty() ? 0 : detail::text_hash{}(records[i].id);
-      };
-      for (std::size_t i = 0; i < std::min(lookahead, records.size()); ++i)
-        id_hashes[i] = id_hash(i);
-      for (std::size_t i = 0; i < records.size(); ++i) {
-        const std::uint64_t hash = id_hashes[i % lookahead];
-        if (i + lookahead < records.size()) {
-          const std::uint64_t ahead = id_hash(i + lookahead);
-          id_hashes[i % lookahead] = ahead;
-          detail::prefetch_for_write(&seen[ahead & mask]);
-        }
-        if (!problem[i].empty() || records[i].id.empty()) continue;
-        const std::string_view id = records[i].id;
-        const std::size_t j =
-            first_holder(i, hash, [&](std::size_t k) { return records[k].id == id; });
-        if (j == i) continue;
-        problem[i] = "its id is also the id of token '" + std::string(records[j].label) + "'";
-        if (problem[j].empty()) {
-          problem[j] = "its id is also the id of token '" + std::string(records[i].label) + "'";
-        }
+    };
+    constexpr std::size_t lookahead = 8;
+    const auto digest_hash = [&](std::size_t i) {
+      std::uint64_t hash = 0;
+      std::memcpy(&hash, digests[i].data(), sizeof hash);
+      return hash;
+    };
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (i + lookahead < records.size() && digest_of[i + lookahead].known) {
+        detail::prefetch_for_write(&seen[digest_hash(i + lookahead) & mask]);
+      }
+      if (!digest_of[i].known) continue;
+      const std::size_t j = first_holder(i, digest_hash(i), [&](std::size_t k) {
+        return detail::digest_equal(digests[k], digests[i]);
+      });
+      if (j != i) shared_secrets.push_back({i, j});
+    }
+    std::fill(seen.begin(), seen.end(), empty);
+    // The ids' hashes, a few ahead of their insertion.
+    std::array<std::uint64_t, lookahead> id_hashes{};
+    const auto id_hash = [&](std::size_t i) -> std::uint64_t {
+      return records[i].id.empty() ? 0 : detail::text_hash{}(records[i].id);
+    };
+    for (std::size_t i = 0; i < std::min(lookahead, records.size()); ++i) {
+      id_hashes[i] = id_hash(i);
+    }
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const std::uint64_t hash = id_hashes[i % lookahead];
+      if (i + lookahead < records.size()) {
+        const std::uint64_t ahead = id_hash(i + lookahead);
+        id_hashes[i % lookahead] = ahead;
+        detail::prefetch_for_write(&seen[ahead & mask]);
+      }
+      const std::string_view id = records[i].id;
+      if (id.empty()) continue;
+      const std::size_t j =
+          first_holder(i, hash, [&](std::size_t k) { return records[k].id == id; });
+      if (j != i) shared_ids.push_back({i, j});
+    }
+  };
+
+  const auto name_shared = [&] {
+    const auto label = [&](std::size_t i) { return std::string(records[i].label); };
+    // A shared secret: both tokens fail closed, whatever else is wrong with them.
+    for (const auto& [later, first] : shared_secrets) {
+      if (problem[later].empty()) {
+        problem[later] = "its secret is also the secret of token '" + label(first) + "'";
+      }
+      if (problem[first].empty()) {
+        problem[first] = "its secret is also the secret of token '" + label(later) + "'";
       }
     }
-
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      if (!problem[i].empty()) {
-        out->problems_.push_back({i, std::string(records[i].label), std::move(problem[i])});
+    // A shared id: only among the tokens that have no other problem. The
+    // first of them names the second; each other names the first.
+    std::stable_sort(shared_ids.begin(), shared_ids.end(),
+                     [](const shared_key& a, const shared_key& b) { return a.first < b.first; });
+    for (std::size_t g = 0; g < shared_ids.size();) {
+      const std::size_t first = shared_ids[g].first;
+      std::size_t holder = problem[first].empty() ? first : none;
+      bool holder_named = false;
+      for (; g < shared_ids.size() && shared_ids[g].first == first; ++g) {
+        const std::size_t i = shared_ids[g].later;
+        if (!problem[i].empty()) continue;
+        if (holder == none) {
+          holder = i;
+          continue;
+        }
+        problem[i] = "its id is also the id of token '" + label(holder) + "'";
+        if (!holder_named) {
+          problem[holder] = "its id is also the id of token '" + label(i) + "'";
+          holder_named = true;
+        }
       }
     }
   };
+
   if (two_threads) {
-    detail::run_beside([&] { out->table_.resize(slots); }, check_each);
+    detail::run_beside(
+        [&] {
+          out->table_.resize(slots);
+          find_shared();
+        },
+        check_each);
   } else {
     check_each();
+    find_shared();
+  }
+  name_shared();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (!problem[i].empty()) {
+      out->problems_.push_back({i, std::string(records[i].label), std::move(problem[i])});
+    }
   }
   if (strict && !out->problems_.empty()) {
     const token_problem& p = out->problems_.front();
