@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/forwarding_usage.hpp"
 #include "tokenguard/authorizer.hpp"
 #include "tokenguard/detail/base64.hpp"
 #include "tokenguard/json.hpp"
@@ -450,6 +451,42 @@ void expect_ids_shared_only_among_good_tokens(std::size_t count) {
   EXPECT_FALSE(authenticates(*s, *records[a1].token));
 }
 
+/// `count` tokens, each with its own id and counter: every entry holds the
+/// usage slot of its own token, whose count starts at its counter; a usage
+/// store with room for one token fewer refuses the store.
+void expect_each_token_holds_its_own_slot(std::size_t count) {
+  SCOPED_TRACE(std::to_string(count) + " tokens");
+  std::vector<token_record> records;
+  records.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    records.push_back(rec("t" + std::to_string(i), "secret-" + std::to_string(i) + "-0000000"));
+    records.back().counter = i;
+  }
+  records[count / 2].ip = "not-an-address";  // left out: binds no slot
+  local_usage usage;
+  const auto s = compile_ok(records, usage);
+  ASSERT_EQ(s->size(), count - 1);
+  std::size_t checked = 0;
+  for (const store::entry& e : s->entries()) {
+    const auto slot = usage.find(s->id(e));
+    ASSERT_TRUE(slot.has_value()) << s->id(e);
+    ASSERT_EQ(e.slot, *slot) << s->id(e);
+    ASSERT_EQ(usage.read(e.slot).count, e.record) << s->id(e);
+    ++checked;
+  }
+  EXPECT_EQ(checked, count - 1);
+  EXPECT_FALSE(usage.find(records[count / 2].id).has_value());
+
+  testing::forwarding_usage just_enough(count - 1);
+  EXPECT_TRUE(store::compile(records, just_enough).ok());
+  testing::forwarding_usage one_short(count - 2);
+  const auto refused = store::compile(records, one_short);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.message(), "the usage store has no room for another token");
+}
+
+TEST(StoreUsage, EachTokenHoldsItsOwnSlot) { expect_each_token_holds_its_own_slot(100); }
+
 TEST(StoreProblems, AnIdIsSharedOnlyAmongTokensWithoutOtherProblems) {
   expect_ids_shared_only_among_good_tokens(20);
   expect_ids_shared_only_among_good_tokens(5000);
@@ -486,6 +523,12 @@ TEST(ConcurrentLoad, ALargeStoreCompilesOnTwoThreadsAsOnOne) {
   EXPECT_FALSE(authenticates(*s, "secret-5-0000000"));
   // Ids shared by tokens in both halves, as on one thread.
   expect_ids_shared_only_among_good_tokens(count);
+}
+
+// The table of a store this large is filled on the second thread while the
+// usage slots are bound on the first; each slot then goes to its own entry.
+TEST(ConcurrentLoad, ALargeStoreFillsItsTableWhileItsSlotsAreBound) {
+  expect_each_token_holds_its_own_slot(store::two_threads_from + 10);
 }
 
 TEST(StoreSecureMode, TokenByDigestAuthenticates) {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "support/forwarding_usage.hpp"
 #include "tokenguard/detail/sha256.hpp"
 #include "tokenguard/detail/slot_index.hpp"
 #include "tokenguard/detail/stable_strings.hpp"
@@ -170,28 +171,6 @@ TEST(LocalUsage, BindAllAnswersWhatBindAnswersOneByOne) {
   EXPECT_EQ(batched.read(*batched.find("short-a")).count, 3U);
 }
 
-/// A usage store that implements only what it must: bind_all and reserve
-/// are the interface's defaults.
-class forwarding_usage final : public usage_store {
- public:
-  std::optional<usage_slot> bind(std::string_view id, std::uint64_t initial) override {
-    ++binds;
-    return inner.bind(id, initial);
-  }
-  bool try_consume(usage_slot slot, std::uint64_t limit) noexcept override {
-    return inner.try_consume(slot, limit);
-  }
-  void record_use(usage_slot slot, std::int64_t now_ms,
-                  const ip_address& client) noexcept override {
-    inner.record_use(slot, now_ms, client);
-  }
-  usage_snapshot read(usage_slot slot) const noexcept override { return inner.read(slot); }
-  std::optional<usage_slot> find(std::string_view id) const override { return inner.find(id); }
-
-  local_usage inner;
-  std::size_t binds = 0;
-};
-
 TEST(UsageStore, CompileBindsThroughTheDefaultBindAllAsThroughLocalUsage) {
   std::vector<token_record> records(3);
   records[0].label = "with id";
@@ -204,7 +183,7 @@ TEST(UsageStore, CompileBindsThroughTheDefaultBindAllAsThroughLocalUsage) {
   records[2].label = "empty secret, not loaded";
   records[2].token = "";
   records[2].id = "t2";
-  forwarding_usage forwarding;
+  testing::forwarding_usage forwarding;
   local_usage local;
   ASSERT_TRUE(store::compile(records, forwarding));
   ASSERT_TRUE(store::compile(records, local));

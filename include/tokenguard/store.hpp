@@ -521,71 +521,90 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
   }
   if (arena_bytes > 0xFFFFFFFFULL) return error{"the store's labels, users and ids exceed 4 GiB"};
   out->arena_.reserve(arena_bytes);
-  if (!two_threads) out->table_.resize(slots);
+
+  // Each loaded token's place in the table, filled in record order.
+  std::vector<std::uint32_t> placed(loaded);
+  const auto fill = [&] {
+    if (!two_threads) out->table_.resize(slots);
+    std::size_t next_problem = 0;
+    std::size_t next_loaded = 0;
+    // Each insertion is a cache miss at a random slot: fetch a few ahead.
+    constexpr std::size_t lookahead = 8;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (i + lookahead < records.size() && digest_of[i + lookahead].known) {
+        detail::prefetch_for_write(&out->table_[home_slot(digests[i + lookahead], slots)]);
+      }
+      if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
+        ++next_problem;
+        continue;
+      }
+      const Record& r = records[i];
+      std::size_t at = home_slot(digests[i], slots);
+      while (out->table_[at].record != none) at = at + 1 == slots ? 0 : at + 1;
+      placed[next_loaded++] = static_cast<std::uint32_t>(at);
+      entry& e = out->table_[at];
+      e.digest = digests[i];
+      e.valid_until = r.valid_until;
+      e.usage_limit = r.usage_limit;
+      e.rules = rule_of[i];
+      e.ips = ips_of[i];
+      e.record = static_cast<std::uint32_t>(i);
+      e.label_size = static_cast<std::uint8_t>(r.label.size());
+      e.user_size = static_cast<std::uint8_t>(r.user.size());
+      e.id_size = static_cast<std::uint8_t>(r.id.size());
+      const std::size_t n = r.label.size() + r.user.size() + r.id.size();
+      char* to = nullptr;
+      if (n <= e.strings.size()) {
+        e.strings_inline = true;
+        to = e.strings.data();
+      } else {
+        e.strings_offset = static_cast<std::uint32_t>(out->arena_.size());
+        out->arena_.resize(out->arena_.size() + n);
+        to = out->arena_.data() + e.strings_offset;
+      }
+      for (const std::string_view part :
+           {std::string_view(r.label), std::string_view(r.user), std::string_view(r.id)}) {
+        // An absent field of a token_view is a null view: memcpy must not see it.
+        if (part.empty()) continue;
+        std::memcpy(to, part.data(), part.size());
+        to += part.size();
+      }
+    }
+    out->count_ = loaded;
+  };
 
   // Every loaded token's usage slot in one call, so that the usage store can
-  // batch them (usage_store::bind_all).
-  std::vector<usage_binding> bindings;
-  bindings.reserve(loaded);
-  detail::stable_strings digest_keys;
-  for (std::size_t i = 0, next_problem = 0; i < records.size(); ++i) {
-    if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
-      ++next_problem;
-      continue;
-    }
-    bindings.push_back(
-        {detail::usage_key(records[i], digests[i], digest_keys), records[i].counter});
-  }
+  // batch them (usage_store::bind_all). It is called on this thread; a large
+  // store fills its table on the second thread meanwhile.
   std::vector<std::optional<usage_slot>> bound(loaded);
-  usage.reserve(loaded);
-  usage.bind_all(bindings, bound);
+  const auto bind = [&] {
+    std::vector<usage_binding> bindings;
+    bindings.reserve(loaded);
+    detail::stable_strings digest_keys;
+    for (std::size_t i = 0, next_problem = 0; i < records.size(); ++i) {
+      if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
+        ++next_problem;
+        continue;
+      }
+      bindings.push_back(
+          {detail::usage_key(records[i], digests[i], digest_keys), records[i].counter});
+    }
+    usage.reserve(loaded);
+    usage.bind_all(bindings, bound);
+  };
+  if (two_threads) {
+    detail::run_beside(fill, bind);
+  } else {
+    bind();
+    fill();
+  }
 
-  std::size_t next_problem = 0;
-  std::size_t next_slot = 0;
-  // Each insertion is a cache miss at a random slot: fetch a few ahead.
+  // The slots, into the entries the tokens took.
   constexpr std::size_t lookahead = 8;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    if (i + lookahead < records.size() && digest_of[i + lookahead].known) {
-      detail::prefetch_for_write(&out->table_[home_slot(digests[i + lookahead], slots)]);
-    }
-    if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
-      ++next_problem;
-      continue;
-    }
-    const Record& r = records[i];
-    const std::optional<usage_slot> slot = bound[next_slot++];
-    if (!slot) return error{"the usage store has no room for another token"};
-    std::size_t at = home_slot(digests[i], slots);
-    while (out->table_[at].record != none) at = at + 1 == slots ? 0 : at + 1;
-    entry& e = out->table_[at];
-    e.digest = digests[i];
-    e.valid_until = r.valid_until;
-    e.usage_limit = r.usage_limit;
-    e.slot = *slot;
-    e.rules = rule_of[i];
-    e.ips = ips_of[i];
-    e.record = static_cast<std::uint32_t>(i);
-    e.label_size = static_cast<std::uint8_t>(r.label.size());
-    e.user_size = static_cast<std::uint8_t>(r.user.size());
-    e.id_size = static_cast<std::uint8_t>(r.id.size());
-    const std::size_t n = r.label.size() + r.user.size() + r.id.size();
-    char* to = nullptr;
-    if (n <= e.strings.size()) {
-      e.strings_inline = true;
-      to = e.strings.data();
-    } else {
-      e.strings_offset = static_cast<std::uint32_t>(out->arena_.size());
-      out->arena_.resize(out->arena_.size() + n);
-      to = out->arena_.data() + e.strings_offset;
-    }
-    for (const std::string_view part :
-         {std::string_view(r.label), std::string_view(r.user), std::string_view(r.id)}) {
-      // An absent field of a token_view is a null view: memcpy must not see it.
-      if (part.empty()) continue;
-      std::memcpy(to, part.data(), part.size());
-      to += part.size();
-    }
-    ++out->count_;
+  for (std::size_t k = 0; k < loaded; ++k) {
+    if (k + lookahead < loaded) detail::prefetch_for_write(&out->table_[placed[k + lookahead]]);
+    if (!bound[k]) return error{"the usage store has no room for another token"};
+    out->table_[placed[k]].slot = *bound[k];
   }
   return std::shared_ptr<const store>(std::move(out));
 }
