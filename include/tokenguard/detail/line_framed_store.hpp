@@ -434,6 +434,35 @@ template <class ReadAt>
   return std::nullopt;
 }
 
+/// The `read(into, n)` of a block_buffer, over `read_at(into, n, offset)`
+/// (as pread reads): each read starts where the last one ended, and none
+/// goes past `end` (the cut, for the first of two parts). It holds `read_at`
+/// by reference, as both parts read through the same one.
+template <class ReadAt>
+class positional_reader {
+ public:
+  positional_reader(ReadAt& read_at, std::size_t offset,
+                    std::size_t end = std::string_view::npos) noexcept
+      : read_at_(read_at), offset_(offset), end_(end) {}
+
+  /// As `read(into, n)` reads (see block_buffer). Not noexcept: `read_at` may throw.
+  std::ptrdiff_t operator()(char* into, std::size_t n) {
+    const auto got = read_at_(into, std::min(n, end_ - offset_), offset_);
+    if (got > 0) offset_ += static_cast<std::size_t>(got);
+    return got;
+  }
+
+  /// Where the next read starts.
+  [[nodiscard]] std::size_t offset() const noexcept { return offset_; }
+  /// Reads stop at `end` (not before the current offset).
+  void stop_at(std::size_t end) noexcept { end_ = end; }
+
+ private:
+  ReadAt& read_at_;
+  std::size_t offset_;
+  std::size_t end_;
+};
+
 }  // namespace line_framing
 
 /// The same for a file of `size` bytes read with `read_at(into, n, offset)`
@@ -450,38 +479,28 @@ template <class ReadAt>
     std::size_t chunk_bytes = std::size_t{256} << 10,
     std::size_t block_bytes = std::size_t{4} << 20) {
   if (size > lim.max_store_bytes || block_bytes == 0) return std::nullopt;
-  // The first part is read only as far as `head_end`, once the cut is known.
-  std::size_t offset = 0;
-  std::size_t head_end = std::string::npos;
-  auto read_head = [&](char* into, std::size_t n) -> std::ptrdiff_t {
-    n = std::min(n, head_end - offset);
-    const auto got = read_at(into, n, offset);
-    if (got > 0) offset += static_cast<std::size_t>(got);
-    return got;
-  };
+  // The first part is read only as far as the cut, once it is known. The
+  // readers outlive the buffers that hold them by reference.
+  line_framing::positional_reader read_head(read_at, 0);
   line_framing::block_buffer head_in(read_head, block_bytes, lim.max_store_bytes);
   const auto header = line_framing::read_header(head_in);
   if (!header) return std::nullopt;
   const std::size_t middle = size / 2;
   std::optional<std::size_t> cut;
-  if (size >= two_threads_from && middle >= offset && std::thread::hardware_concurrency() != 1) {
+  if (size >= two_threads_from && middle >= read_head.offset() &&
+      std::thread::hardware_concurrency() != 1) {
     cut = line_framing::find_cut(read_at, middle, size, line_framing::longest_header);
   }
   if (!cut) {
     line_framed_parser parser(lim, chunk_bytes, size);
     return line_framing::parse_to_end(head_in, parser, *header);
   }
-  head_end = *cut;
+  read_head.stop_at(*cut);
 
   // The tail: its own reader, parser and strings, and the settings.
   std::optional<line_framed_tokens> tail;
   const auto parse_tail = [&] {
-    std::size_t at = *cut;
-    auto read_tail = [&](char* into, std::size_t n) -> std::ptrdiff_t {
-      const auto got = read_at(into, n, at);
-      if (got > 0) at += static_cast<std::size_t>(got);
-      return got;
-    };
+    line_framing::positional_reader read_tail(read_at, *cut);
     line_framing::block_buffer in(read_tail, block_bytes, lim.max_store_bytes - *cut);
     line_framed_parser parser(lim, chunk_bytes, size - *cut, line_framed_parser::part::tail);
     tail = line_framing::parse_to_end(in, parser, *header);
