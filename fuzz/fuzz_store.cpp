@@ -22,20 +22,20 @@
 // - the chunked parse of a store of one token a line (with chunks of a size
 //   taken from the input's length, so that inputs split in many places)
 //   accepts only what parse_store_json accepts, and reads the same fields;
-//   read as a stream in small pieces, it gives the same answer and tokens;
-//   read as a file cut in two parts parsed on two threads, it accepts only
-//   what parse_store_json accepts, with the same tokens.
+//   read as a file in one part in small pieces, it gives the same answer and
+//   tokens; read as a file cut in two parts parsed on two threads, it accepts
+//   only what parse_store_json accepts, with the same tokens.
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
+#include <limits>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "string_reader.hpp"
 #include "tokenguard/detail/line_framed_store.hpp"
 #include "tokenguard/json.hpp"
 #include "tokenguard/load.hpp"
@@ -88,28 +88,23 @@ void check_line_framed(std::string_view json, const tokenguard::limits& lim,
                                          show(json));
     }
   }();
-  // The same parse read as a stream, in pieces of a size taken from the
-  // input too: the same answer, the same tokens.
+  // The same parse read as a file in one part (never cut in two), in pieces
+  // of a size taken from the input too: the same answer, the same tokens.
   const std::size_t piece = 1 + json.size() % 13;
-  std::size_t at = 0;
-  const auto read = [&](char* into, std::size_t n) -> std::ptrdiff_t {
-    n = std::min({n, piece, json.size() - at});
-    std::memcpy(into, json.data() + at, n);
-    at += n;
-    return static_cast<std::ptrdiff_t>(n);
-  };
-  const auto streamed = detail::parse_line_framed_stream(read, json.size(), lim, chunk, 64);
-  TOKENGUARD_FUZZ_CHECK(streamed.has_value() == framed.has_value(),
-                        show(json) + ": streamed and in memory disagree");
+  const auto read =
+      detail::parse_line_framed_file(tokenguard::fuzz::string_reader(json, piece), json.size(), lim,
+                                     std::numeric_limits<std::size_t>::max(), chunk, 64);
+  TOKENGUARD_FUZZ_CHECK(read.has_value() == framed.has_value(),
+                        show(json) + ": read in pieces and in memory disagree");
   if (!framed) return;
-  TOKENGUARD_FUZZ_CHECK(streamed->tokens.size() == framed->tokens.size(),
-                        show(json) + ": streamed, another count of tokens");
+  TOKENGUARD_FUZZ_CHECK(read->tokens.size() == framed->tokens.size(),
+                        show(json) + ": read in pieces, another count of tokens");
   for (std::size_t i = 0; i < framed->tokens.size(); ++i) {
     const auto& a = framed->tokens[i];
-    const auto& b = streamed->tokens[i];
+    const auto& b = read->tokens[i];
     TOKENGUARD_FUZZ_CHECK(a.label == b.label && a.token == b.token && a.limit_to == b.limit_to &&
                               a.id == b.id && a.ip == b.ip && a.counter == b.counter,
-                          show(json) + ": streamed, token " + std::to_string(i) + " differs");
+                          show(json) + ": read in pieces, token " + std::to_string(i) + " differs");
   }
   expect_whole_parse(json, *framed, parsed, "framed");
 }
@@ -120,14 +115,9 @@ void check_line_framed(std::string_view json, const tokenguard::limits& lim,
 /// parts refuse, and the text is left to the whole parse).
 void check_cut_in_two(std::string_view json, const tokenguard::limits& lim,
                       const tokenguard::result<tokenguard::parsed_store>& parsed) {
-  const auto read_at = [&](char* into, std::size_t n, std::size_t offset) -> std::ptrdiff_t {
-    if (offset >= json.size()) return 0;
-    n = std::min(n, json.size() - offset);
-    std::memcpy(into, json.data() + offset, n);
-    return static_cast<std::ptrdiff_t>(n);
-  };
-  const auto cut = detail::parse_line_framed_file(read_at, json.size(), lim, 0,
-                                                  1 + json.size() % 89, 1 + json.size() % 61);
+  const auto cut =
+      detail::parse_line_framed_file(tokenguard::fuzz::string_reader(json), json.size(), lim, 0,
+                                     1 + json.size() % 89, 1 + json.size() % 61);
   if (cut) expect_whole_parse(json, *cut, parsed, "cut in two");
 }
 

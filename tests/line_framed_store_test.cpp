@@ -9,9 +9,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include <algorithm>
 #include <cstddef>
-#include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -20,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "../fuzz/string_reader.hpp"
 #include "tokenguard/detail/store_json_writer.hpp"
 #include "tokenguard/json.hpp"
 #include "tokenguard/load.hpp"
@@ -68,21 +68,20 @@ void expect_same_tokens(const std::vector<detail::token_view>& got,
   }
 }
 
-/// The chunked parse of `json` read as a stream, `block` bytes asked for at
-/// a time and at most `piece` given.
-std::optional<detail::line_framed_tokens> streamed(std::string_view json, const limits& lim,
-                                                   std::size_t chunk, std::size_t block,
-                                                   std::size_t piece,
-                                                   std::size_t size_hint = std::string::npos) {
-  std::size_t at = 0;
-  const auto read = [&](char* into, std::size_t n) -> std::ptrdiff_t {
-    n = std::min({n, piece, json.size() - at});
-    std::memcpy(into, json.data() + at, n);
-    at += n;
-    return static_cast<std::ptrdiff_t>(n);
-  };
-  return detail::parse_line_framed_stream(
-      read, size_hint == std::string::npos ? json.size() : size_hint, lim, chunk, block);
+/// As `two_threads_from`: no file is that large, so none is cut in two.
+constexpr std::size_t never_cut = std::numeric_limits<std::size_t>::max();
+
+/// The chunked parse of `json` read as a file in one part, from its start to
+/// its end, `block` bytes asked for at a time and at most `piece` given.
+/// `size`: the file's size as the parse is told it (json.size() unless
+/// given; a file may grow after its size was taken).
+std::optional<detail::line_framed_tokens> in_one_part(std::string_view json, const limits& lim,
+                                                      std::size_t chunk, std::size_t block,
+                                                      std::size_t piece,
+                                                      std::size_t size = std::string::npos) {
+  return detail::parse_line_framed_file(fuzz::string_reader(json, piece),
+                                        size == std::string::npos ? json.size() : size, lim,
+                                        never_cut, chunk, block);
 }
 
 /// The chunked parse of `json` read as a file, cut in two parts on two
@@ -92,6 +91,7 @@ std::optional<detail::line_framed_tokens> split(std::string_view json, const lim
                                                 std::size_t chunk, std::size_t block,
                                                 std::size_t fail_from = std::string::npos,
                                                 std::set<std::thread::id>* threads = nullptr) {
+  const fuzz::string_reader text(json);
   std::mutex mutex;
   const auto read_at = [&](char* into, std::size_t n, std::size_t offset) -> std::ptrdiff_t {
     if (threads != nullptr) {
@@ -99,16 +99,13 @@ std::optional<detail::line_framed_tokens> split(std::string_view json, const lim
       threads->insert(std::this_thread::get_id());
     }
     if (offset >= fail_from) return -1;
-    if (offset >= json.size()) return 0;
-    n = std::min(n, json.size() - offset);
-    std::memcpy(into, json.data() + offset, n);
-    return static_cast<std::ptrdiff_t>(n);
+    return text(into, n, offset);
   };
   return detail::parse_line_framed_file(read_at, json.size(), lim, 0, chunk, block);
 }
 
-/// The chunked parse of `json`, from memory, as a stream and as a file cut
-/// in two, must agree with the whole parse.
+/// The chunked parse of `json`, from memory, as a file read in one part and
+/// as a file cut in two, must agree with the whole parse.
 void expect_framed_as_whole(const std::string& json, const limits& lim = limits{}) {
   simdjson::dom::parser parser;
   const simdjson::padded_string padded(json);
@@ -123,8 +120,8 @@ void expect_framed_as_whole(const std::string& json, const limits& lim = limits{
     EXPECT_EQ(framed->settings.add_audit_record, whole.value().settings.add_audit_record);
     EXPECT_EQ(framed->settings.collect_usage_details, whole.value().settings.collect_usage_details);
     for (const std::size_t block : {std::size_t{3}, std::size_t{64} << 10}) {
-      SCOPED_TRACE("streamed, blocks of " + std::to_string(block));
-      const auto read = streamed(json, lim, chunk, block, block);
+      SCOPED_TRACE("read in blocks of " + std::to_string(block));
+      const auto read = in_one_part(json, lim, chunk, block, block);
       ASSERT_TRUE(read.has_value());
       expect_same_tokens(read->tokens, whole.value().tokens);
       EXPECT_EQ(read->settings.add_audit_record, whole.value().settings.add_audit_record);
@@ -201,56 +198,61 @@ TEST(LineFramedStore, EveryOtherTextIsLeftToTheWholeParse) {
     const bool framed = detail::parse_line_framed_store(texts[i], two, 1).has_value();
     EXPECT_EQ(framed, i == 1 || i == 6);
     for (const std::size_t piece : {std::size_t{1}, std::size_t{5}, std::size_t{4096}}) {
-      EXPECT_EQ(streamed(texts[i], two, 1, 4096, piece).has_value(), framed) << piece;
+      EXPECT_EQ(in_one_part(texts[i], two, 1, 4096, piece).has_value(), framed) << piece;
       EXPECT_EQ(split(texts[i], two, 1, piece).has_value(), framed) << piece;
     }
   }
 }
 
-// A stream is read in pieces of any size, even a byte at a time; a read
-// error, or a stream longer than max_store_bytes (a file that grew after its
-// size was taken), leaves the text to the whole parse.
-TEST(LineFramedStore, AStreamReadInPiecesParsesAsTheText) {
+// A file is read in pieces of any size, even a byte at a time; a read error,
+// or a file longer than max_store_bytes (one that grew after its size was
+// taken: it is read to its end, whatever its size said), leaves the text to
+// the whole parse.
+TEST(LineFramedStore, AFileReadInPiecesParsesAsTheText) {
   const std::string json = written_store();
   const auto whole = detail::parse_line_framed_store(json, limits{});
   ASSERT_TRUE(whole.has_value());
   for (const std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{97}}) {
     for (const std::size_t chunk : {std::size_t{1}, std::size_t{300}}) {
       SCOPED_TRACE(std::to_string(piece) + " " + std::to_string(chunk));
-      const auto read = streamed(json, limits{}, chunk, 64, piece);
+      const auto read = in_one_part(json, limits{}, chunk, 64, piece);
       ASSERT_TRUE(read.has_value());
       expect_same_tokens(read->tokens, whole->tokens);
     }
   }
+  // The third read fails: the parse stops there and refuses; the same reads
+  // without the error parse the text.
+  const fuzz::string_reader in_tens(json, 10);
   std::size_t calls = 0;
-  const auto failing = [&](char* into, std::size_t n) -> std::ptrdiff_t {
+  const auto failing = [&](char* into, std::size_t n, std::size_t offset) -> std::ptrdiff_t {
     if (++calls == 3) return -1;
-    n = std::min<std::size_t>(n, 10);
-    std::memcpy(into, json.data() + 10 * (calls - 1), n);
-    return static_cast<std::ptrdiff_t>(n);
+    return in_tens(into, n, offset);
   };
-  EXPECT_FALSE(detail::parse_line_framed_stream(failing, json.size(), limits{}, 1, 10));
+  EXPECT_FALSE(detail::parse_line_framed_file(failing, json.size(), limits{}, never_cut, 1, 10));
+  EXPECT_EQ(calls, 3U);
+  EXPECT_TRUE(detail::parse_line_framed_file(in_tens, json.size(), limits{}, never_cut, 1, 10));
   // A store on one line is not read to its end to find the header's.
   const std::string one_line = "[" + std::string(1 << 20, ' ') + "]\n";
+  const fuzz::string_reader whole_line(one_line);
   std::size_t asked = 0;
-  const auto counting = [&](char* into, std::size_t n) -> std::ptrdiff_t {
-    n = std::min(n, one_line.size() - asked);
-    std::memcpy(into, one_line.data() + asked, n);
+  const auto counting = [&](char* into, std::size_t n, std::size_t offset) -> std::ptrdiff_t {
     asked += n;
-    return static_cast<std::ptrdiff_t>(n);
+    return whole_line(into, n, offset);
   };
-  EXPECT_FALSE(detail::parse_line_framed_stream(counting, one_line.size(), limits{}, 1, 4096));
+  EXPECT_FALSE(
+      detail::parse_line_framed_file(counting, one_line.size(), limits{}, never_cut, 1, 4096));
   EXPECT_LT(asked, std::size_t{256} << 10);
   // Nor in memory: both answer alike.
   const std::string long_header = "{\"x\":\"" + std::string(1 << 20, 'x') + "\",\"tokens\":[\n]}";
   EXPECT_FALSE(detail::parse_line_framed_store(long_header, limits{}).has_value());
-  EXPECT_FALSE(streamed(long_header, limits{}, 1, 4096, 4096).has_value());
+  EXPECT_FALSE(in_one_part(long_header, limits{}, 1, 4096, 4096).has_value());
   limits small;
   small.max_store_bytes = json.size() - 1;
-  EXPECT_FALSE(streamed(json, small, 1, 64, 64).has_value());
-  EXPECT_FALSE(streamed(json, small, 1, 64, 64, 100).has_value()) << "it grew past the limit";
+  EXPECT_FALSE(in_one_part(json, small, 1, 64, 64).has_value());
+  // Told a size of 100 (under the limit), the file holds more.
+  EXPECT_FALSE(in_one_part(json, small, 1, 64, 64, 100).has_value()) << "it grew past the limit";
   small.max_store_bytes = json.size();
-  EXPECT_TRUE(streamed(json, small, 1, 64, 64, 100).has_value());
+  EXPECT_TRUE(in_one_part(json, small, 1, 64, 64, 100).has_value());
 }
 
 /// `count` tokens of the writer's layout, with the settings after them.
@@ -285,14 +287,13 @@ TEST(ConcurrentLoad, AFileCutInTwoParsesAsTheWhole) {
     }
   }
   // Under the size at which a file is cut, one thread reads it.
+  const fuzz::string_reader text(json);
   std::set<std::thread::id> threads;
   std::size_t calls = 0;
   const auto read_at = [&](char* into, std::size_t n, std::size_t offset) -> std::ptrdiff_t {
     ++calls;
     threads.insert(std::this_thread::get_id());
-    n = std::min(n, json.size() - offset);
-    std::memcpy(into, json.data() + offset, n);
-    return static_cast<std::ptrdiff_t>(n);
+    return text(into, n, offset);
   };
   const auto one =
       detail::parse_line_framed_file(read_at, json.size(), limits{}, json.size() + 1, 4096, 4096);
