@@ -49,7 +49,7 @@ struct line_framed_tokens {
 namespace line_framing {
 
 /// Our header is a short line: a first line longer than this (a whole store
-/// on one line, say) is not ours, and a stream is not read on to its end.
+/// on one line, say) is not ours, and a file is not read on to its end.
 inline constexpr std::size_t longest_header = std::size_t{64} << 10;
 
 [[nodiscard]] inline bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
@@ -83,8 +83,8 @@ inline constexpr std::size_t longest_header = std::size_t{64} << 10;
 }  // namespace line_framing
 
 /// The chunked parse of the token lines, shared by the parse of a text in
-/// memory and the parse of a stream read a block at a time: both cut the
-/// same chunks at the same lines.
+/// memory and the parse of a file read a block at a time: both cut the same
+/// chunks at the same lines.
 class line_framed_parser {
  public:
   enum class state : std::uint8_t {
@@ -117,7 +117,7 @@ class line_framed_parser {
   /// Parses every whole chunk of token lines in `window`, which starts where
   /// the last call left off (just after the header line, the first time).
   /// `at_end`: nothing follows the window. What a call has read of a chunk it
-  /// could not finish is not read again by the next: a stream read in small
+  /// could not finish is not read again by the next: a file read in small
   /// pieces costs what one read of it costs.
   [[nodiscard]] outcome scan(std::string_view window, bool at_end) {
     using line_framing::is_json_space;
@@ -289,10 +289,10 @@ class line_framed_parser {
 
 namespace line_framing {
 
-/// The unparsed text of a stream read a block at a time: [from, size) of a
-/// buffer that grows, never zero-filled. `read(into, n)` reads at most n
-/// bytes into `into` and returns how many, 0 at the end, or a negative
-/// number on an error.
+/// The unparsed text of a file read a block at a time, from its start or
+/// from a cut (positional_reader): [from, size) of a buffer that grows, never
+/// zero-filled. `read(into, n)` reads at most n bytes into `into` and returns
+/// how many, 0 at the end, or a negative number on an error.
 template <class Read>
 class block_buffer {
  public:
@@ -390,24 +390,6 @@ template <class Read>
 
 }  // namespace line_framing
 
-/// The same for a stream read `block_bytes` at a time, without holding the
-/// whole text: `read(into, n)` reads at most n bytes into `into` and returns
-/// how many, 0 at the end, or a negative number on an error (then nullopt,
-/// and the caller's own read of the whole text says what went wrong).
-/// `size_hint` is the stream's expected size.
-template <class Read>
-[[nodiscard]] std::optional<line_framed_tokens> parse_line_framed_stream(
-    Read&& read, std::size_t size_hint, const limits& lim,
-    std::size_t chunk_bytes = std::size_t{256} << 10,
-    std::size_t block_bytes = std::size_t{4} << 20) {
-  if (size_hint > lim.max_store_bytes || block_bytes == 0) return std::nullopt;
-  line_framing::block_buffer in(read, block_bytes, lim.max_store_bytes);
-  const auto header = line_framing::read_header(in);
-  if (!header) return std::nullopt;
-  line_framed_parser parser(lim, chunk_bytes, size_hint);
-  return line_framing::parse_to_end(in, parser, *header);
-}
-
 namespace line_framing {
 
 /// Where a file of token lines can be cut in two: the start of the first
@@ -465,13 +447,19 @@ class positional_reader {
 
 }  // namespace line_framing
 
-/// The same for a file of `size` bytes read with `read_at(into, n, offset)`
-/// (as pread reads; called from two threads at once). A file of at least
-/// `two_threads_from` bytes is cut in two at a line between two tokens, and
-/// the second part is parsed on a thread of its own while this one parses
-/// the first (run_beside). The tokens, settings and answers are those of
-/// parse_line_framed_stream, except that a cut inside an object written over
-/// lines refuses, as other such texts may, and leaves it to the whole parse.
+/// The same for a file of `size` bytes read `block_bytes` at a time, without
+/// holding the whole text: `read_at(into, n, offset)` reads as pread does (at
+/// most n bytes from `offset` into `into`, and returns how many, 0 at the
+/// end, or a negative number on an error: then nullopt, and the caller's own
+/// read of the whole text says what went wrong); it is called from two
+/// threads at once. The file is read to its end whatever `size` said (a file
+/// that grew past max_store_bytes after its size was taken is refused). A
+/// file of at least `two_threads_from` bytes is cut in two at a line between
+/// two tokens, and the second part is parsed on a thread of its own while
+/// this one parses the first (run_beside). The tokens, settings and answers
+/// are those of the parse in one part, except that a cut inside an object
+/// written over lines refuses, as other such texts may, and leaves it to the
+/// whole parse.
 template <class ReadAt>
 [[nodiscard]] std::optional<line_framed_tokens> parse_line_framed_file(
     ReadAt&& read_at, std::size_t size, const limits& lim,
