@@ -385,69 +385,65 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
     std::size_t later;
     std::size_t first;  ///< the first token that holds it
   };
-  std::vector<shared_key> shared_secrets;
-  std::vector<shared_key> shared_ids;
-  const auto find_shared = [&] {
-    // Flat tables of record indices (no allocation a token: loading a million
-    // tokens spent more in node-based maps than in everything else). A slot
-    // keeps 32 more bits of its key's hash beside the index, so that a probe
-    // reads another record (a cache miss at a random place) only when those
-    // agree; and the slot of a record a few ahead is fetched early.
-    const std::size_t capacity = std::bit_ceil(2 * records.size() + 8);
-    const std::size_t mask = capacity - 1;
+  // Each token that holds a key an earlier token holds, with that earlier
+  // token. A flat table of record indices (no allocation a token: loading a
+  // million tokens spent more in node-based maps than in everything else);
+  // a slot keeps 32 more bits of its key's hash beside the index, so that a
+  // probe reads another record (a cache miss at a random place) only when
+  // those agree, and the slot of a record a few ahead is fetched early.
+  const auto find_shared = [&](auto&& holds_key, auto&& hash_of, auto&& same_key) {
+    std::vector<shared_key> found;
+    const std::size_t mask = std::bit_ceil(2 * records.size() + 8) - 1;
     constexpr std::uint64_t empty = ~std::uint64_t{0};
-    std::vector<std::uint64_t> seen(capacity, empty);
-    // The first record that holds this key, after inserting `i` if it is the first.
-    const auto first_holder = [&](std::size_t i, std::uint64_t hash, auto&& same_key) {
+    std::vector<std::uint64_t> seen(mask + 1, empty);
+    constexpr std::size_t lookahead = 8;
+    std::array<std::uint64_t, lookahead> ahead{};  // the hashes of the next few keys
+    const auto hash_if_held = [&](std::size_t i) -> std::uint64_t {
+      return holds_key(i) ? hash_of(i) : 0;
+    };
+    for (std::size_t i = 0; i < std::min(lookahead, records.size()); ++i) {
+      ahead[i] = hash_if_held(i);
+    }
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const std::uint64_t hash = ahead[i % lookahead];
+      if (i + lookahead < records.size()) {
+        ahead[i % lookahead] = hash_if_held(i + lookahead);
+        detail::prefetch_for_write(&seen[ahead[i % lookahead] & mask]);
+      }
+      if (!holds_key(i)) continue;
       const std::uint64_t tag = hash & 0xFFFFFFFF00000000ULL;
       for (std::size_t at = static_cast<std::size_t>(hash) & mask;; at = (at + 1) & mask) {
         const std::uint64_t held = seen[at];
         if (held == empty) {
           seen[at] = tag | i;
-          return i;
+          break;
         }
         const auto k = static_cast<std::size_t>(held & 0xFFFFFFFFULL);
-        if ((held & ~0xFFFFFFFFULL) == tag && same_key(k)) return k;
+        if ((held & ~0xFFFFFFFFULL) == tag && same_key(k, i)) {
+          found.push_back({i, k});
+          break;
+        }
       }
-    };
-    constexpr std::size_t lookahead = 8;
-    const auto digest_hash = [&](std::size_t i) {
-      std::uint64_t hash = 0;
-      std::memcpy(&hash, digests[i].data(), sizeof hash);
-      return hash;
-    };
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      if (i + lookahead < records.size() && digest_of[i + lookahead].known) {
-        detail::prefetch_for_write(&seen[digest_hash(i + lookahead) & mask]);
-      }
-      if (!digest_of[i].known) continue;
-      const std::size_t j = first_holder(i, digest_hash(i), [&](std::size_t k) {
-        return detail::digest_equal(digests[k], digests[i]);
-      });
-      if (j != i) shared_secrets.push_back({i, j});
     }
-    std::fill(seen.begin(), seen.end(), empty);
-    // The ids' hashes, a few ahead of their insertion.
-    std::array<std::uint64_t, lookahead> id_hashes{};
-    const auto id_hash = [&](std::size_t i) -> std::uint64_t {
-      return records[i].id.empty() ? 0 : detail::text_hash{}(records[i].id);
-    };
-    for (std::size_t i = 0; i < std::min(lookahead, records.size()); ++i) {
-      id_hashes[i] = id_hash(i);
-    }
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      const std::uint64_t hash = id_hashes[i % lookahead];
-      if (i + lookahead < records.size()) {
-        const std::uint64_t ahead = id_hash(i + lookahead);
-        id_hashes[i % lookahead] = ahead;
-        detail::prefetch_for_write(&seen[ahead & mask]);
-      }
-      const std::string_view id = records[i].id;
-      if (id.empty()) continue;
-      const std::size_t j =
-          first_holder(i, hash, [&](std::size_t k) { return records[k].id == id; });
-      if (j != i) shared_ids.push_back({i, j});
-    }
+    return found;
+  };
+  std::vector<shared_key> shared_secrets;
+  const auto find_shared_secrets = [&] {
+    shared_secrets = find_shared(
+        [&](std::size_t i) { return digest_of[i].known; },
+        [&](std::size_t i) {
+          std::uint64_t hash = 0;
+          std::memcpy(&hash, digests[i].data(), sizeof hash);
+          return hash;
+        },
+        [&](std::size_t k, std::size_t i) { return detail::digest_equal(digests[k], digests[i]); });
+  };
+  std::vector<shared_key> shared_ids;
+  const auto find_shared_ids = [&] {
+    shared_ids =
+        find_shared([&](std::size_t i) { return !records[i].id.empty(); },
+                    [&](std::size_t i) { return detail::text_hash{}(records[i].id); },
+                    [&](std::size_t k, std::size_t i) { return records[k].id == records[i].id; });
   };
 
   const auto name_shared = [&] {
@@ -486,15 +482,20 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
   };
 
   if (two_threads) {
+    // About even: zeroing the table takes as long as the checks.
     detail::run_beside(
         [&] {
           out->table_.resize(slots);
-          find_shared();
+          find_shared_secrets();
         },
-        check_each);
+        [&] {
+          check_each();
+          find_shared_ids();
+        });
   } else {
     check_each();
-    find_shared();
+    find_shared_secrets();
+    find_shared_ids();
   }
   name_shared();
   for (std::size_t i = 0; i < records.size(); ++i) {
