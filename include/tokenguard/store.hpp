@@ -523,21 +523,27 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
   if (arena_bytes > 0xFFFFFFFFULL) return error{"the store's labels, users and ids exceed 4 GiB"};
   out->arena_.reserve(arena_bytes);
 
+  // Calls f(i) for each token that loads, in order (problems_ is in order).
+  const auto for_each_loaded = [&](auto&& f) {
+    for (std::size_t i = 0, next_problem = 0; i < records.size(); ++i) {
+      if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
+        ++next_problem;
+        continue;
+      }
+      f(i);
+    }
+  };
+
   // Each loaded token's place in the table, filled in record order.
   std::vector<std::uint32_t> placed(loaded);
   const auto fill = [&] {
     if (!two_threads) out->table_.resize(slots);
-    std::size_t next_problem = 0;
     std::size_t next_loaded = 0;
     // Each insertion is a cache miss at a random slot: fetch a few ahead.
     constexpr std::size_t lookahead = 8;
-    for (std::size_t i = 0; i < records.size(); ++i) {
+    for_each_loaded([&](std::size_t i) {
       if (i + lookahead < records.size() && digest_of[i + lookahead].known) {
         detail::prefetch_for_write(&out->table_[home_slot(digests[i + lookahead], slots)]);
-      }
-      if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
-        ++next_problem;
-        continue;
       }
       const Record& r = records[i];
       std::size_t at = home_slot(digests[i], slots);
@@ -570,7 +576,7 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
         std::memcpy(to, part.data(), part.size());
         to += part.size();
       }
-    }
+    });
     out->count_ = loaded;
   };
 
@@ -582,14 +588,10 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
     std::vector<usage_binding> bindings;
     bindings.reserve(loaded);
     detail::stable_strings digest_keys;
-    for (std::size_t i = 0, next_problem = 0; i < records.size(); ++i) {
-      if (next_problem < out->problems_.size() && out->problems_[next_problem].index == i) {
-        ++next_problem;
-        continue;
-      }
+    for_each_loaded([&](std::size_t i) {
       bindings.push_back(
           {detail::usage_key(records[i], digests[i], digest_keys), records[i].counter});
-    }
+    });
     usage.reserve(loaded);
     usage.bind_all(bindings, bound);
   };
