@@ -29,24 +29,10 @@ namespace tokenguard::detail {
 
 namespace base64_impl {
 
-/// 0..63 for a character of the standard alphabet, -1 for anything else
-/// (including '='), without branches or tables.
-[[nodiscard]] constexpr int decode_char(unsigned char byte) noexcept {
-  const int c = byte;
-  int v = -1;
-  // Each ((lo - c) & (c - hi)) >> 8 is all ones exactly when lo < c < hi.
-  v += (((0x40 - c) & (c - 0x5b)) >> 8) & (c - 64);  // 'A'..'Z' -> 1..26
-  v += (((0x60 - c) & (c - 0x7b)) >> 8) & (c - 70);  // 'a'..'z' -> 27..52
-  v += (((0x2f - c) & (c - 0x3a)) >> 8) & (c + 5);   // '0'..'9' -> 53..62
-  v += (((0x2a - c) & (c - 0x2c)) >> 8) & 63;        // '+'
-  v += (((0x2e - c) & (c - 0x30)) >> 8) & 64;        // '/'
-  return v;
-}
-
-/// Eight characters at once in the lanes of a 64-bit word (SWAR), with the same
-/// arithmetic as decode_char: no branch and no table depends on the bytes.
-/// Writes 6 bytes to out; returns a word whose lane high bits are set for each
-/// character outside the alphabet (so any non-zero result means invalid).
+/// Eight characters at once in the lanes of a 64-bit word (SWAR): no branch
+/// and no table depends on the bytes. Writes the 6 decoded bytes to out, with
+/// 0 for each character outside the alphabet; returns a word whose lane high
+/// bits are set for those characters (lane i holds in[i]).
 [[nodiscard]] inline std::uint64_t decode_block8(const char* in, char* out) noexcept {
   constexpr std::uint64_t ones = 0x0101010101010101ULL;
   constexpr std::uint64_t highs = 0x8080808080808080ULL;
@@ -61,8 +47,8 @@ namespace base64_impl {
   // Lane bit 7 is set exactly where the lane's 7-bit value is >= c (no carry
   // crosses lanes: both addends are below 0x80).
   const auto at_least = [low7](unsigned c) noexcept { return (low7 + (0x80 - c) * ones) & highs; };
-  const auto in_range = [&at_least](unsigned lo, unsigned hi) noexcept {
-    return at_least(lo) & ~at_least(hi + 1);
+  const auto in_range = [&at_least, non_ascii](unsigned lo, unsigned hi) noexcept {
+    return at_least(lo) & ~at_least(hi + 1) & ~non_ascii;
   };
   // Full-lane masks (0xff where the class holds).
   const std::uint64_t upper = (in_range('A', 'Z') >> 7) * 0xff;
@@ -76,7 +62,7 @@ namespace base64_impl {
                                (digit & (0x04 * ones)) | (plus & (0x13 * ones)) |
                                (slash & (0x10 * ones));
   // Lane-wise add mod 256: low7 has no high bits, so only the offset's high bit is added apart.
-  const std::uint64_t v = ((low7 + (offset & ~highs)) ^ (offset & highs)) & (0x3f * ones);
+  const std::uint64_t v = ((low7 + (offset & ~highs)) ^ (offset & highs)) & (0x3f * ones) & valid;
   // 6-bit lanes -> 12-bit values in 16-bit lanes -> 24-bit values in 32-bit lanes.
   const std::uint64_t pairs =
       ((v & 0x00ff00ff00ff00ffULL) << 6) | ((v >> 8) & 0x00ff00ff00ff00ffULL);
@@ -88,55 +74,120 @@ namespace base64_impl {
   out[3] = static_cast<char>(quads >> 48);
   out[4] = static_cast<char>(quads >> 40);
   out[5] = static_cast<char>(quads >> 32);
-  return non_ascii | (~valid & highs);
+  return ~valid & highs;
 }
+
+/// The portable block: eight characters, six bytes, one bit per character in
+/// what decode() returns for those outside the alphabet.
+struct swar_block {
+  static constexpr std::size_t chars = 8;
+  [[nodiscard]] static unsigned decode(const char* in, char* out) noexcept {
+    const std::uint64_t bad = decode_block8(in, out);
+    // Lane high bits (bit 8i+7) -> bit i.
+    return static_cast<unsigned>(((bad >> 7) * 0x0102040810204080ULL) >> 56);
+  }
+};
 
 #if defined(__SSE2__)
 /// Sixteen characters at once with SSE2 (part of every x86-64), the same
 /// classes and offsets as decode_block8: compares and masks, no branch and no
-/// table on the bytes. Writes 12 bytes to out and may write one more byte
-/// after them (out[12], which the caller's next block or tail overwrites);
-/// returns a non-zero mask when some character is outside the alphabet.
-[[nodiscard]] inline int decode_block16(const char* in, char* out) noexcept {
-  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
-  // Signed compares: a byte >= 0x80 is negative, so it falls in no class.
-  const auto in_range = [x](char lo, char hi) noexcept {
-    return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(static_cast<char>(lo - 1))),
-                         _mm_cmplt_epi8(x, _mm_set1_epi8(static_cast<char>(hi + 1))));
-  };
-  const __m128i upper = in_range('A', 'Z');
-  const __m128i lower = in_range('a', 'z');
-  const __m128i digit = in_range('0', '9');
-  const __m128i plus = _mm_cmpeq_epi8(x, _mm_set1_epi8('+'));
-  const __m128i slash = _mm_cmpeq_epi8(x, _mm_set1_epi8('/'));
-  const __m128i valid =
-      _mm_or_si128(_mm_or_si128(_mm_or_si128(upper, lower), _mm_or_si128(digit, plus)), slash);
-  // Per-lane offsets mod 256: 'A' -> 0, 'a' -> 26, '0' -> 52, '+' -> 62, '/' -> 63.
-  const __m128i offset =
-      _mm_or_si128(_mm_or_si128(_mm_and_si128(upper, _mm_set1_epi8(-65)),
-                                _mm_and_si128(lower, _mm_set1_epi8(-71))),
-                   _mm_or_si128(_mm_or_si128(_mm_and_si128(digit, _mm_set1_epi8(4)),
-                                             _mm_and_si128(plus, _mm_set1_epi8(19))),
-                                _mm_and_si128(slash, _mm_set1_epi8(16))));
-  const __m128i v = _mm_and_si128(_mm_add_epi8(x, offset), _mm_set1_epi8(0x3f));
-  // 6-bit lanes -> 12-bit values in 16-bit lanes -> 24-bit values in 32-bit lanes.
-  const __m128i pairs = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(v, _mm_set1_epi16(0x00ff)), 6),
-                                     _mm_srli_epi16(v, 8));
-  const __m128i quads =
-      _mm_or_si128(_mm_slli_epi32(_mm_and_si128(pairs, _mm_set1_epi32(0x0000ffff)), 12),
-                   _mm_srli_epi32(pairs, 16));
-  alignas(16) std::uint32_t lanes[4];
-  _mm_store_si128(reinterpret_cast<__m128i*>(lanes), quads);
-  for (std::size_t j = 0; j < 4; ++j) {
-    // The lane's three bytes, most significant first, then one spare byte.
-    const std::uint32_t q = lanes[j];
-    const char bytes[4] = {static_cast<char>(q >> 16), static_cast<char>(q >> 8),
-                           static_cast<char>(q), 0};
-    std::memcpy(out + 3 * j, bytes, 4);
+/// table on the bytes. Writes exactly 12 bytes to out, with 0 for each
+/// character outside the alphabet; returns one bit per such character.
+struct sse2_block {
+  static constexpr std::size_t chars = 16;
+  [[nodiscard]] static unsigned decode(const char* in, char* out) noexcept {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
+    // Signed compares: a byte >= 0x80 is negative, so it falls in no class.
+    const auto in_range = [x](char lo, char hi) noexcept {
+      return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                           _mm_cmplt_epi8(x, _mm_set1_epi8(static_cast<char>(hi + 1))));
+    };
+    const __m128i upper = in_range('A', 'Z');
+    const __m128i lower = in_range('a', 'z');
+    const __m128i digit = in_range('0', '9');
+    const __m128i plus = _mm_cmpeq_epi8(x, _mm_set1_epi8('+'));
+    const __m128i slash = _mm_cmpeq_epi8(x, _mm_set1_epi8('/'));
+    const __m128i valid =
+        _mm_or_si128(_mm_or_si128(_mm_or_si128(upper, lower), _mm_or_si128(digit, plus)), slash);
+    // Per-lane offsets mod 256: 'A' -> 0, 'a' -> 26, '0' -> 52, '+' -> 62, '/' -> 63.
+    const __m128i offset =
+        _mm_or_si128(_mm_or_si128(_mm_and_si128(upper, _mm_set1_epi8(-65)),
+                                  _mm_and_si128(lower, _mm_set1_epi8(-71))),
+                     _mm_or_si128(_mm_or_si128(_mm_and_si128(digit, _mm_set1_epi8(4)),
+                                               _mm_and_si128(plus, _mm_set1_epi8(19))),
+                                  _mm_and_si128(slash, _mm_set1_epi8(16))));
+    const __m128i v =
+        _mm_and_si128(_mm_and_si128(_mm_add_epi8(x, offset), _mm_set1_epi8(0x3f)), valid);
+    // 6-bit lanes -> 12-bit values in 16-bit lanes -> 24-bit values in 32-bit lanes.
+    const __m128i pairs = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(v, _mm_set1_epi16(0x00ff)), 6),
+                                       _mm_srli_epi16(v, 8));
+    const __m128i quads =
+        _mm_or_si128(_mm_slli_epi32(_mm_and_si128(pairs, _mm_set1_epi32(0x0000ffff)), 12),
+                     _mm_srli_epi32(pairs, 16));
+    // Each 64-bit half holds two 24-bit values, the first character's group
+    // in the low one; its six bytes, most significant first, are stored as one.
+    const auto six_bytes = [](std::uint64_t two) noexcept {
+      const std::uint64_t joined = ((two & 0xffffffU) << 24) | (two >> 32);
+      return __builtin_bswap64(joined << 16);  // x86-64 is little-endian
+    };
+    const auto low = static_cast<std::uint64_t>(_mm_cvtsi128_si64(quads));
+    const auto high =
+        static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(quads, quads)));
+    const std::uint64_t first = six_bytes(low);
+    const std::uint64_t second = six_bytes(high);
+    std::memcpy(out, &first, 8);  // its last two bytes are rewritten just below
+    std::memcpy(out + 6, &second, 6);
+    return static_cast<unsigned>(_mm_movemask_epi8(valid)) ^ 0xFFFFU;
   }
-  return _mm_movemask_epi8(valid) ^ 0xFFFF;
-}
+};
+using wide_block = sse2_block;
+#else
+using wide_block = swar_block;
 #endif
+
+/// Decodes with Block: whole blocks from the start, then one last block over
+/// the input's final Block::chars characters (it overlaps the one before it
+/// and rewrites the same bytes), in which the padding's '=' are not checked
+/// and decode to zero bits. An input shorter than a block is decoded from a
+/// copy widened with 'A' (zero bits).
+template <class Block>
+[[nodiscard]] bool decode_strict(std::string_view in, char* out, std::size_t& out_len) noexcept {
+  constexpr std::size_t width = Block::chars;
+  constexpr std::size_t bytes = width / 4 * 3;
+  out_len = 0;
+  if (in.size() % 4 != 0) return false;
+  if (in.empty()) return true;
+
+  // Lengths and padding are public; only the data characters are secret.
+  std::size_t pad = 0;
+  if (in[in.size() - 1] == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
+  const std::size_t decoded = in.size() / 4 * 3 - pad;
+
+  unsigned bad = 0;
+  char first_pad_byte = 0;
+  if (in.size() < width) {
+    char wide_in[width];
+    char wide_out[bytes];
+    std::memset(wide_in, 'A', width);
+    std::memcpy(wide_in, in.data(), in.size());
+    bad = Block::decode(wide_in, wide_out) & ((1U << (in.size() - pad)) - 1);
+    std::memcpy(out, wide_out, decoded);
+    first_pad_byte = wide_out[decoded];
+  } else {
+    std::size_t i = 0;
+    std::size_t n = 0;
+    for (; i + width < in.size(); i += width, n += bytes)
+      bad |= Block::decode(in.data() + i, out + n);
+    const std::size_t last = in.size() - width;  // a multiple of 4, like the size
+    bad |= Block::decode(in.data() + last, out + last / 4 * 3) & ((1U << (width - pad)) - 1);
+    if (pad != 0) first_pad_byte = out[decoded];
+  }
+  // The bits the padding leaves over (2 with one '=', 4 with two) must be zero:
+  // they are the high bits of the first byte the padding covers.
+  if (bad != 0 || first_pad_byte != 0) return false;
+  out_len = decoded;
+  return true;
+}
 
 inline constexpr char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -147,52 +198,11 @@ inline constexpr char alphabet[] =
 /// length a multiple of 4, padding only as the last one or two characters, no
 /// whitespace, no URL-safe alphabet, and the unused low bits before padding
 /// must be zero (canonical encoding only). Empty input decodes to empty.
-/// Writes to out (needs base64_max_decoded_size(in.size()) bytes). On failure
-/// out_len is 0 and the bytes of out are unspecified.
+/// Writes to out (needs base64_max_decoded_size(in.size()) bytes, all of which
+/// it may write). On failure out_len is 0 and the bytes of out are unspecified.
 [[nodiscard]] inline bool base64_decode_strict(std::string_view in, char* out,
                                                std::size_t& out_len) noexcept {
-  out_len = 0;
-  if (in.size() % 4 != 0) return false;
-  if (in.empty()) return true;
-
-  // Lengths and padding are public; only the data characters are secret.
-  std::size_t pad = 0;
-  if (in[in.size() - 1] == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
-  const std::size_t data_chars = in.size() - pad;
-
-  // Whole blocks of 16 and of 8 data characters first, then the rest one at a time.
-  std::uint64_t bad_lanes = 0;
-  std::size_t i = 0;
-  std::size_t n = 0;
-#if defined(__SSE2__)
-  // Strictly before the last character: a block writes a spare byte past its
-  // 12, which must land inside the output (a later block or the tail rewrites it).
-  for (; i + 16 < data_chars; i += 16, n += 12) {
-    bad_lanes |= static_cast<std::uint64_t>(base64_impl::decode_block16(in.data() + i, out + n));
-  }
-#endif
-  for (; i + 8 <= data_chars; i += 8, n += 6) {
-    bad_lanes |= base64_impl::decode_block8(in.data() + i, out + n);
-  }
-
-  int bad = -static_cast<int>(bad_lanes != 0);  // ORed with -1 by any invalid character.
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (; i < data_chars; ++i) {
-    const int v = base64_impl::decode_char(static_cast<unsigned char>(in[i]));
-    bad |= v;  // negative iff some v was -1
-    acc = (acc << 6) | (static_cast<std::uint32_t>(v) & 0x3f);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  // The leftover low bits (2 with one '=', 4 with two) must be zero.
-  const std::uint32_t leftover = acc & ((std::uint32_t{1} << bits) - 1);
-  if (bad < 0 || leftover != 0) return false;
-  out_len = n;
-  return true;
+  return base64_impl::decode_strict<base64_impl::wide_block>(in, out, out_len);
 }
 
 /// For tests and tools: standard padded encoding.
