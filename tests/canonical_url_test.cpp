@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "../fuzz/canonical_url_reference.hpp"
+
 namespace {
 
 using tokenguard::detail::canonical_url;
@@ -380,6 +382,77 @@ TEST(CanonicalUrl, VerbatimShortcutAgreesWithTheFullPath) {
     }
   }
   EXPECT_GT(verbatim_ok, 1000U);  // the shortcut itself was taken often
+}
+
+}  // namespace
+
+namespace {
+
+/// Against the plain SPEC 4 reference that fuzz_canonical_url uses, on URLs
+/// whose scheme, authority, path and query are 0 to 40 bytes long, so that
+/// each part begins, ends or holds the byte that matters in every lane of the
+/// 16-byte steps and of the last step (which overlaps the one before it).
+TEST(CanonicalUrl, AgreesWithTheReferenceAcrossBlockBoundaries) {
+  const std::string path_bytes = "aZ09-._~/%2e%41%2F.";
+  const std::string authority_bytes = "aB3.-:@[]";
+  const std::vector<char> odd_bytes = {'\\',   '?',    '#',    '/',    '%',  '.', ' ',
+                                       '\x1f', '\x7f', '\x80', '\xff', '\0', 'Q', '='};
+  std::mt19937_64 rng(20261203);
+  const auto pick = [&rng](const std::string& from, std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) out += from[rng() % from.size()];
+    return out;
+  };
+  std::size_t accepted = 0;
+  std::size_t refused = 0;
+  for (int n = 0; n < 200000; ++n) {
+    std::string url;
+    if (rng() % 4 != 0) {
+      url = rng() % 2 == 0 ? "https://" : "HTTP+x.1://";
+      url += pick(authority_bytes, rng() % 41);
+    }
+    url += '/';
+    url += pick(path_bytes, rng() % 41);
+    if (rng() % 3 == 0) url += '?' + pick(path_bytes + "=&#", rng() % 20);
+    if (rng() % 2 == 0) url[rng() % url.size()] = odd_bytes[rng() % odd_bytes.size()];
+    const auto got = canon(url);
+    const auto want = tokenguard::fuzz::reference_canonical_url(url);
+    ASSERT_EQ(got.has_value(), want.has_value()) << url;
+    if (!got) {
+      ++refused;
+      continue;
+    }
+    ++accepted;
+    ASSERT_EQ(got->subject, want->subject) << url;
+    ASSERT_EQ(got->query, want->query) << url;
+  }
+  // Both answers, many times over.
+  EXPECT_GT(accepted, 20000U);
+  EXPECT_GT(refused, 20000U);
+}
+
+}  // namespace
+
+namespace {
+
+/// The verbatim flag only speeds things up, so no subject shows it: the scan
+/// must not take the authority's "//" or a byte it already passed for the
+/// path's (here the last 16-byte step reaches back over "http://").
+TEST(CanonicalUrl, ScanPathLooksOnlyAtThePath) {
+  using tokenguard::detail::canonical_url_impl::scan_path;
+  for (const std::string_view url :
+       {"http://ab/cdefgh", "http://ab/cdefgh?x//y", "http://a.example/c/d/e/f/g/h/i/jk"}) {
+    bool verbatim = true;
+    const std::size_t pos = url.find('/', 7);
+    EXPECT_EQ(scan_path(url, pos, verbatim), std::min(url.find('?'), url.size())) << url;
+    EXPECT_TRUE(verbatim) << url;
+  }
+  for (const std::string_view url :
+       {"http://ab/cdef%41", "http://ab/cd//fgh", "http://ab/cdef/."}) {
+    bool verbatim = true;
+    EXPECT_EQ(scan_path(url, 9, verbatim), url.size()) << url;
+    EXPECT_FALSE(verbatim) << url;
+  }
 }
 
 }  // namespace

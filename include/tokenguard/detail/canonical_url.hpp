@@ -123,36 +123,120 @@ namespace canonical_url_impl {
 
 namespace canonical_url_impl {
 
+/// True when every byte is printable ASCII (0x20 to 0x7E). SSE2 takes 16
+/// bytes a step and ends on the last 16; shorter input goes a byte at a time.
+/// No early exit: most URLs are valid.
+[[nodiscard]] inline bool all_printable(std::string_view s) noexcept {
+#if defined(__SSE2__)
+  if (s.size() >= 16) {
+    const auto outside = [&s](std::size_t k) noexcept {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + k));
+      // Signed compares: a byte >= 0x80 is negative, so below 0x20 as well;
+      // 0x7F is the only byte above 0x7E left.
+      return _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                          _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+    };
+    __m128i bad = outside(s.size() - 16);
+    for (std::size_t k = 0; k + 16 < s.size(); k += 16) bad = _mm_or_si128(bad, outside(k));
+    return _mm_movemask_epi8(bad) == 0;
+  }
+#endif
+  unsigned outside = 0;
+  for (const char ch : s) outside |= static_cast<unsigned char>(ch - 0x20) > 0x5E ? 1U : 0U;
+  return outside == 0;
+}
+
+/// Where the authority that starts at `begin` ends: the first '/', '?' or '#',
+/// or the URL's end; npos when a backslash comes before it.
+[[nodiscard]] inline std::size_t authority_end(std::string_view url, std::size_t begin) noexcept {
+  std::size_t i = begin;
+#if defined(__SSE2__)
+  for (; i + 16 <= url.size(); i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(url.data() + i));
+    const auto eq = [x](char c) noexcept { return _mm_cmpeq_epi8(x, _mm_set1_epi8(c)); };
+    const auto ends = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(eq('/'), eq('?')), eq('#'))));
+    auto backslashes = static_cast<unsigned>(_mm_movemask_epi8(eq('\\')));
+    if (ends != 0) {
+      backslashes &= (ends & (0U - ends)) - 1;
+      return backslashes != 0 ? std::string_view::npos
+                              : i + static_cast<std::size_t>(std::countr_zero(ends));
+    }
+    if (backslashes != 0) return std::string_view::npos;
+  }
+#endif
+  for (; i < url.size() && url[i] != '/' && url[i] != '?' && url[i] != '#'; ++i) {
+    if (url[i] == '\\') return std::string_view::npos;
+  }
+  return i;
+}
+
+/// Copies url's first n bytes to out, lower-cased. SSE2 copies whole blocks
+/// of 16 while they lie within the URL, so it may write up to 15 bytes past n
+/// (never past url.size()): the path is written over them.
+inline void lower_prefix(std::string_view url, std::size_t n, char* out) noexcept {
+  std::size_t k = 0;
+#if defined(__SSE2__)
+  for (; k < n && k + 16 <= url.size(); k += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(url.data() + k));
+    const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)),
+                                        _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k),
+                     _mm_add_epi8(x, _mm_and_si128(upper, _mm_set1_epi8(0x20))));
+  }
+#endif
+  for (; k < n; ++k) out[k] = to_lower(url[k]);
+}
+
 /// One scan from `pos` finds where the path ends ('?', '#' or the end) and
 /// whether steps 1-3 could change it: a path without '%', '\\', "//" or "/."
 /// (every dot segment follows a '/') is already canonical, and `verbatim`
-/// stays true. SSE2 (part of x86-64) takes 16 bytes a step; the rest, and
-/// other targets, go a byte at a time with the same answer.
+/// stays true. SSE2 (part of x86-64) takes 16 bytes a step and ends on the
+/// URL's last 16 bytes; a shorter URL, and other targets, go a byte at a time
+/// with the same answer.
 [[nodiscard]] inline std::size_t scan_path(std::string_view url, std::size_t pos,
                                            bool& verbatim) noexcept {
   std::size_t i = pos;
 #if defined(__SSE2__)
-  // Each step also reads the byte after its 16 (the "next" of "//" and "/.").
-  while (i + 17 <= url.size()) {
-    const auto at = [&url](std::size_t k) noexcept {
-      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(url.data() + k));
-    };
-    const auto eq = [](__m128i v, char c) noexcept { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
-    const __m128i here = at(i);
-    const __m128i next = at(i + 1);
-    const auto stops =
-        static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(eq(here, '?'), eq(here, '#'))));
+  const auto eq = [](__m128i v, char c) noexcept { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+  // Lane masks of the stops and of the bytes that may change the path, for 16
+  // bytes and the byte after each (the "next" of "//" and "/.").
+  const auto classify = [&eq](__m128i here, __m128i next, unsigned& stops, unsigned& specials) {
+    stops = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(eq(here, '?'), eq(here, '#'))));
     const __m128i slash_then =
         _mm_and_si128(eq(here, '/'), _mm_or_si128(eq(next, '/'), eq(next, '.')));
-    auto specials = static_cast<unsigned>(
+    specials = static_cast<unsigned>(
         _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(eq(here, '%'), eq(here, '\\')), slash_then)));
-    if (stops != 0) {
-      specials &= (stops & (0U - stops)) - 1;  // only the lanes before the first stop
-      if (specials != 0) verbatim = false;
-      return i + static_cast<std::size_t>(std::countr_zero(stops));
-    }
+  };
+  const auto load = [&url](std::size_t k) noexcept {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(url.data() + k));
+  };
+  // Only the lanes before the first stop count; returns where the path ends.
+  const auto finish = [&verbatim](std::size_t at, unsigned stops, unsigned specials) {
+    specials &= (stops & (0U - stops)) - 1;
     if (specials != 0) verbatim = false;
-    i += 16;
+    return at + static_cast<std::size_t>(std::countr_zero(stops));
+  };
+  unsigned stops = 0;
+  unsigned specials = 0;
+  // Each step reads the byte after its 16.
+  for (; i + 17 <= url.size(); i += 16) {
+    classify(load(i), load(i + 1), stops, specials);
+    if (stops != 0) return finish(i, stops, specials);
+    if (specials != 0) verbatim = false;
+  }
+  if (i < url.size() && url.size() >= 16) {
+    // The last 16 bytes, of which those before i were scanned already (or
+    // belong to the authority); the last byte has no next one.
+    const std::size_t last = url.size() - 16;
+    const __m128i here = load(last);
+    classify(here, _mm_srli_si128(here, 1), stops, specials);
+    const unsigned fresh = 0xFFFFU << (i - last);
+    stops &= fresh;
+    specials &= fresh;
+    if (stops != 0) return finish(last, stops, specials);
+    if (specials != 0) verbatim = false;
+    return url.size();
   }
 #endif
   for (; i < url.size(); ++i) {
@@ -171,10 +255,7 @@ namespace canonical_url_impl {
 [[nodiscard]] inline bool canonicalize(std::string_view url, char* out, std::size_t out_size,
                                        canonical_url& result, bool verbatim_allowed) noexcept {
   if (url.empty() || out == nullptr || out_size < url.size() + 1) return false;
-  // No early exit, so that the loop vectorises: most URLs are valid.
-  unsigned outside = 0;
-  for (const char ch : url) outside |= static_cast<unsigned char>(ch - 0x20) > 0x5E ? 1U : 0U;
-  if (outside != 0) return false;
+  if (!all_printable(url)) return false;
 
   std::size_t w = 0;  // bytes of `out` used
   std::size_t pos = 0;
@@ -186,15 +267,15 @@ namespace canonical_url_impl {
                               url[i] == '+' || url[i] == '-' || url[i] == '.')) {
       ++i;
     }
-    if (url.substr(i, 3) != "://") return false;
+    if (url.size() - i < 3 || url[i] != ':' || url[i + 1] != '/' || url[i + 2] != '/') {
+      return false;
+    }
     i += 3;
     const std::size_t auth_begin = i;
-    while (i < url.size() && url[i] != '/' && url[i] != '?' && url[i] != '#') {
-      if (url[i] == '\\') return false;
-      ++i;
-    }
-    if (i == auth_begin) return false;
-    for (std::size_t k = 0; k < i; ++k) out[w++] = to_lower(url[k]);
+    i = authority_end(url, i);
+    if (i == auth_begin || i == std::string_view::npos) return false;
+    lower_prefix(url, i, out);
+    w = i;
     pos = i;
   }
 
