@@ -77,7 +77,8 @@ class authorizer {
   }
 
   /// Publishes a new snapshot. Requests in flight finish on the old one.
-  /// Never call it from a thread that is inside decide().
+  /// From a thread that is inside decide() (a revocation list or a usage
+  /// store calling back) it throws std::logic_error and changes nothing.
   void replace_store(std::shared_ptr<const store> next) { cell_.replace(std::move(next)); }
   [[nodiscard]] std::shared_ptr<const store> current_store() const { return cell_.share(); }
 
