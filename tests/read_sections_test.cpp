@@ -1,6 +1,8 @@
 #include "tokenguard/detail/read_sections.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -190,6 +192,30 @@ TEST(SnapshotCell, ReplacingFromInsideAGuardIsRefusedAndChangesNothing) {
   EXPECT_EQ(other.share(), nullptr);
   cell.replace(std::make_shared<const payload>(2));  // outside the guard it goes through
   EXPECT_EQ(cell.acquire().get()->value, 2);
+}
+
+}  // namespace
+
+namespace {
+
+// A forked child (a pre-forking server's worker) replaces snapshots too, with
+// the registry its parent made (membarrier registrations belong to an
+// address space; the child registers again if it was not carried over).
+TEST(SnapshotCell, AForkedChildReplacesItsSnapshot) {
+  snapshot_cell<payload> cell;
+  cell.replace(std::make_shared<const payload>(1));
+  const pid_t child = fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    cell.replace(std::make_shared<const payload>(2));
+    const auto g = cell.acquire();
+    _exit(g.get()->value == 2 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child ended by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(cell.acquire().get()->value, 1);
 }
 
 }  // namespace

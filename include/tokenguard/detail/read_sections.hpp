@@ -59,6 +59,16 @@ namespace impl {
   if (supported < 0 || (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return false;
   return membarrier_call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED);
 }
+
+/// A full barrier on every running thread of the process. The registration
+/// belongs to the address space: should a kernel not carry it into the child
+/// of a fork() (Linux 6.18, tested here, does), the child is refused once, so
+/// it registers and asks again.
+[[nodiscard]] inline bool membarrier_everywhere() noexcept {
+  if (membarrier_call(MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return true;
+  return membarrier_call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) &&
+         membarrier_call(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+}
 #else
 [[nodiscard]] inline bool membarrier_usable() noexcept { return false; }
 #endif
@@ -134,11 +144,9 @@ class registry {
   void synchronize() {
     const std::lock_guard<std::mutex> lock(mutex_);
 #if defined(__linux__)
-    // Cannot fail once the process is registered; were it to, readers would
-    // be unordered, and nothing could ever be freed safely.
-    if (order_ == mode::membarrier && !impl::membarrier_call(MEMBARRIER_CMD_PRIVATE_EXPEDITED)) {
-      std::terminate();
-    }
+    // Cannot fail where registering succeeded once; were it to, readers
+    // would be unordered, and nothing could ever be freed safely.
+    if (order_ == mode::membarrier && !impl::membarrier_everywhere()) std::terminate();
 #endif
     for (const reader* r = head_; r != nullptr; r = r->next) {
       const std::uint64_t seen = r->state.load(std::memory_order_seq_cst);
