@@ -123,6 +123,13 @@ namespace canonical_url_impl {
 
 namespace canonical_url_impl {
 
+#if defined(__SSE2__)
+/// The 16 bytes of `s` from `at` (at + 16 <= s.size()).
+[[nodiscard]] inline __m128i load16(std::string_view s, std::size_t at) noexcept {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + at));
+}
+#endif
+
 /// True when every byte is printable ASCII (0x20 to 0x7E). SSE2 takes 16
 /// bytes a step and ends on the last 16; shorter input goes a byte at a time.
 /// No early exit: most URLs are valid.
@@ -130,7 +137,7 @@ namespace canonical_url_impl {
 #if defined(__SSE2__)
   if (s.size() >= 16) {
     const auto outside = [&s](std::size_t k) noexcept {
-      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + k));
+      const __m128i x = load16(s, k);
       // Signed compares: a byte >= 0x80 is negative, so below 0x20 as well;
       // 0x7F is the only byte above 0x7E left.
       return _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
@@ -152,7 +159,7 @@ namespace canonical_url_impl {
   std::size_t i = begin;
 #if defined(__SSE2__)
   for (; i + 16 <= url.size(); i += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(url.data() + i));
+    const __m128i x = load16(url, i);
     const auto eq = [x](char c) noexcept { return _mm_cmpeq_epi8(x, _mm_set1_epi8(c)); };
     const auto ends = static_cast<unsigned>(
         _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(eq('/'), eq('?')), eq('#'))));
@@ -178,7 +185,7 @@ inline void lower_prefix(std::string_view url, std::size_t n, char* out) noexcep
   std::size_t k = 0;
 #if defined(__SSE2__)
   for (; k < n && k + 16 <= url.size(); k += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(url.data() + k));
+    const __m128i x = load16(url, k);
     const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)),
                                         _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k),
@@ -208,9 +215,6 @@ inline void lower_prefix(std::string_view url, std::size_t n, char* out) noexcep
     specials = static_cast<unsigned>(
         _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(eq(here, '%'), eq(here, '\\')), slash_then)));
   };
-  const auto load = [&url](std::size_t k) noexcept {
-    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(url.data() + k));
-  };
   // Only the lanes before the first stop count; returns where the path ends.
   const auto finish = [&verbatim](std::size_t at, unsigned stops, unsigned specials) {
     specials &= (stops & (0U - stops)) - 1;
@@ -221,7 +225,7 @@ inline void lower_prefix(std::string_view url, std::size_t n, char* out) noexcep
   unsigned specials = 0;
   // Each step reads the byte after its 16.
   for (; i + 17 <= url.size(); i += 16) {
-    classify(load(i), load(i + 1), stops, specials);
+    classify(load16(url, i), load16(url, i + 1), stops, specials);
     if (stops != 0) return finish(i, stops, specials);
     if (specials != 0) verbatim = false;
   }
@@ -229,7 +233,7 @@ inline void lower_prefix(std::string_view url, std::size_t n, char* out) noexcep
     // The last 16 bytes, of which those before i were scanned already (or
     // belong to the authority); the last byte has no next one.
     const std::size_t last = url.size() - 16;
-    const __m128i here = load(last);
+    const __m128i here = load16(url, last);
     classify(here, _mm_srli_si128(here, 1), stops, specials);
     const unsigned fresh = 0xFFFFU << (i - last);
     stops &= fresh;
