@@ -7,7 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cctype>
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -701,7 +705,8 @@ constexpr std::string_view ten_lines =
 
 std::vector<probe> layout_probes() {
   std::vector<probe> out;
-  for (const char* method : {"GET", "POST", "PURGE", "purge", "BREW", "DELETE", "PUT", "HEAD"}) {
+  for (const char* method : {"GET", "POST", "PURGE", "purge", "BREW", "DELETE", "PUT", "HEAD",
+                             "OPTIONS", "PATCH", "TRACE", "CONNECT", "post"}) {
     for (const char* url : {"/a/x1", "/rest/api/2/issue/A-1/comment", "/cache/k", "/both/1",
                             "/x/any/y", "/rest/q/x", "/b/1", "/rest/api/2/issue/B-42/c/d", "/e/d/f",
                             "/pot/tea", "/nothing", "/rest/api/2/issue/B-x/c"}) {
@@ -769,6 +774,135 @@ TEST(RulesLayout, AScreenedSetAnswersAsItsLinesAlone) {
   EXPECT_EQ(evaluate(set.value(), req("BREW", "/x/any/y")), "pass");
   EXPECT_EQ(evaluate(set.value(), req("HEAD", "/b/1", "k=v")), "pass");
   EXPECT_EQ(evaluate(set.value(), req("HEAD", "/b/1", "k=w")), "mismatch");
+}
+
+// A set reads, for each method, only the lines that method may admit (its group, built at
+// compile time; methods that admit the same lines share one). Lines for every combination
+// of methods, screened and not, decide for every method as their method lists and their
+// regexes on the reference path say.
+TEST(RulesLayout, EachMethodDecidesAsItsMethodListAndRegexSay) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> method_lists = {
+      {"", {}},
+      {"[get]", {"GET"}},
+      {"[post]", {"POST"}},
+      {"[put,delete]", {"PUT", "DELETE"}},
+      {"[head|options]", {"HEAD", "OPTIONS"}},
+      {"[trace]", {"TRACE"}},
+      {"[patch]", {"PATCH"}},
+      {"[connect]", {"CONNECT"}},
+      {"[PURGE,post]", {"PURGE", "POST"}},
+      {"[brew]", {"BREW"}},
+      {"[get,post,put]", {"GET", "POST", "PUT"}}};
+  struct reference_line {
+    std::vector<std::string> methods;  // upper case; empty: any
+    detail::compiled_regex url;
+  };
+  std::vector<reference_line> reference;
+  std::string limit_to;
+  for (std::size_t i = 0; i < 24; ++i) {
+    const std::string n = std::to_string(i);
+    const auto& [list, methods] = method_lists[i % method_lists.size()];
+    // Literal URLs (screened once the set has 8 of them) and some that are not.
+    const std::string url = i % 5 == 4 ? "/open/.*" : ".*/rest/api/2/issue/K" + n + "-1/x.*";
+    limit_to += (limit_to.empty() ? "" : "\\n") + list + url;
+    auto regex = detail::compiled_regex::compile(url, false, /*fast_paths=*/false);
+    ASSERT_TRUE(regex.ok()) << url;
+    reference.push_back({methods, std::move(regex).value()});
+  }
+  auto set = rule_set::compile(limit_to);
+  ASSERT_TRUE(set.ok()) << set.message();
+  ASSERT_EQ(set.value().lines().size(), reference.size());
+  ASSERT_TRUE(set.value().hot().screen_urls);
+  std::size_t passes = 0;
+  std::size_t probes = 0;
+  for (const std::string method :
+       {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "get",
+        "Post", "PURGE", "purge", "BREW", "LINK"}) {
+    std::string upper = method;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (std::size_t i = 0; i < reference.size(); ++i) {
+      const std::string n = std::to_string(i);
+      for (const std::string& url : {"/rest/api/2/issue/K" + n + "-1/x/y", "/open/" + n,
+                                     "/rest/api/2/issue/K" + n + "-2/x", std::string("/")}) {
+        const bool expected =
+            std::any_of(reference.begin(), reference.end(), [&](const reference_line& l) {
+              return (l.methods.empty() ||
+                      std::find(l.methods.begin(), l.methods.end(), upper) != l.methods.end()) &&
+                     l.url.match(url) == detail::match_result::match;
+            });
+        EXPECT_EQ(evaluate(set.value(), req(method, url)), expected ? "pass" : "mismatch")
+            << method << " " << url;
+        passes += expected ? 1 : 0;
+        ++probes;
+      }
+    }
+  }
+  EXPECT_GT(passes, 100U);  // both answers, for many methods
+  EXPECT_LT(passes, probes - 300);
+  // Methods that admit the same lines share one group.
+  auto shared = rule_set::compile("[put,delete]/a<br>/b<br>[get]/c");
+  ASSERT_TRUE(shared.ok());
+  const rule_set::hot_memory& two = shared.value().hot();
+  const auto count_of = [&](std::string_view method) {
+    return two.groups[static_cast<std::size_t>(std::countr_zero(detail::method_bit(method)))].count;
+  };
+  EXPECT_EQ(count_of("PUT"), 2U);
+  EXPECT_EQ(count_of("GET"), 2U);
+  EXPECT_EQ(count_of("POST"), 1U);
+  EXPECT_EQ(two.groups[std::countr_zero(detail::method_bit("PUT"))].first,
+            two.groups[std::countr_zero(detail::method_bit("DELETE"))].first);
+  std::uint32_t stored = 0;  // candidates in the block: {/c, /b}, {/b}, {/a, /b}, once each
+  for (const auto& g : two.groups) stored = std::max(stored, g.first + g.count);
+  EXPECT_EQ(stored, 5U);
+}
+
+// A store reads its rule sets from its own copy of their hot memory (copy_hot_to): the copy
+// decides and spends as the set does, outlives moves of the set, and does not need the
+// set's own block.
+TEST(RulesLayout, ACopyOfTheHotMemoryDecidesAndSpendsAsTheSet) {
+  auto compiled = rule_set::compile(ten_lines);
+  ASSERT_TRUE(compiled.ok()) << compiled.message();
+  const std::vector<probe> probes = layout_probes();
+  std::vector<std::pair<std::string, std::int64_t>> expected;
+  for (const probe& p : probes) expected.push_back(evaluate_spending(compiled.value(), p));
+
+  const rule_set set(std::move(compiled).value());  // the lines' buffer moves with it
+  const rule_set::hot_memory& own = set.hot();
+  ASSERT_GT(own.candidate_bytes, 0U);
+  ASSERT_GT(own.table_bytes, 0U);
+  struct alignas(rule_set::hot_alignment) arena {
+    std::array<std::byte, 16384> bytes;
+  };
+  const auto storage = std::make_unique<arena>();
+  ASSERT_LE(own.candidate_bytes + 64 + own.table_bytes, storage->bytes.size());
+  std::byte* const tables = storage->bytes.data() + (own.candidate_bytes + 63) / 64 * 64;
+  const rule_set::hot_memory copy = set.copy_hot_to(storage->bytes.data(), tables);
+  EXPECT_EQ(copy.candidates, storage->bytes.data());
+  EXPECT_EQ(copy.tables, tables);
+  EXPECT_EQ(copy.lines, set.lines().data());
+
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    const probe& p = probes[i];
+    const detail::rule_subject subject{
+        p.method, detail::method_bit(p.method), p.url, p.query, p.body, p.max_body_bytes};
+    detail::rule_context ctx(subject);
+    const std::string outcome = outcome_name(rule_set::evaluate(copy, ctx));
+    EXPECT_EQ(std::make_pair(outcome, detail::default_match_budget_units - ctx.budget().remaining),
+              expected[i])
+        << p.method << " " << p.url << "?" << p.query;
+  }
+}
+
+TEST(RulesLayout, AMovedFromSetIsUnrestrictedAndEmpty) {
+  auto compiled = rule_set::compile("[get]/a<br>/b");
+  ASSERT_TRUE(compiled.ok());
+  rule_set from(std::move(compiled).value());
+  const rule_set to(std::move(from));
+  EXPECT_EQ(evaluate(to, req("POST", "/a")), "mismatch");
+  EXPECT_EQ(evaluate(to, req("GET", "/a")), "pass");
+  EXPECT_TRUE(from.unrestricted());  // NOLINT(bugprone-use-after-move): what it leaves
+  EXPECT_EQ(from.hot().line_count, 0U);
+  EXPECT_EQ(evaluate(from, req("POST", "/a")), "pass");
 }
 
 }  // namespace

@@ -186,6 +186,73 @@ TEST(StoreProblems, TokensSharingOneCopyOfARuleTextCompileAsCopiesDo) {
   EXPECT_EQ(rules_of(5), nullptr);
 }
 
+// A store reads each token's rules from its own arena, where it copied every rule set's
+// candidates and prefilter blocks (rule_set::copy_hot_to): the copies decide and spend as
+// the rule sets do, lie in one aligned arena apart from the sets' own blocks, and do not
+// overlap.
+TEST(StoreRules, TheArenaCopiesDecideAndSpendAsTheRuleSets) {
+  std::vector<token_record> records;
+  std::vector<std::string> secrets;
+  for (int i = 0; i < 40; ++i) {
+    const std::string n = std::to_string(i);
+    secrets.push_back("secret-" + n + "-0000000001");
+    records.push_back(rec("t" + n, secrets.back()));
+    records.back().limit_to = "[post].*/issue/K" + n + "-1/comment.*<br>[get,put]/a/" + n +
+                              "/[0-9]+<br>.*/watchers/" + n + "[QueryParam::v==x]";
+    if (i % 2 == 1) records.back().limit_to += "<br>[BREW]/pot/.*";
+  }
+  records.push_back(rec("open", "secret-open-0000000001"));
+  secrets.push_back(*records.back().token);
+  local_usage usage;
+  const auto s = compile_ok(records, usage);
+  ASSERT_EQ(s->distinct_rule_sets(), 40U);
+  std::vector<std::pair<const std::byte*, const std::byte*>> spans;
+  std::size_t passes = 0;
+  std::size_t probes = 0;
+  for (std::size_t t = 0; t < secrets.size(); ++t) {
+    const store::entry* e = s->find(detail::sha256(secrets[t]));
+    ASSERT_NE(e, nullptr);
+    const rule_set* set = s->rules(*e);
+    const rule_set::hot_memory* hot = s->rule_hot(*e);
+    if (set == nullptr) {
+      EXPECT_EQ(hot, nullptr);
+      continue;
+    }
+    ASSERT_NE(hot, nullptr);
+    EXPECT_NE(hot->candidates, set->hot().candidates);
+    EXPECT_NE(hot->tables, set->hot().tables);
+    EXPECT_EQ(hot->lines, set->hot().lines);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(hot->candidates) % rule_set::hot_alignment, 0U);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(hot->tables) % rule_set::hot_alignment, 0U);
+    spans.emplace_back(hot->candidates, hot->candidates + hot->candidate_bytes);
+    spans.emplace_back(hot->tables, hot->tables + hot->table_bytes);
+    const std::string n = std::to_string(t);
+    for (const std::string_view method : {"GET", "POST", "PUT", "DELETE", "BREW", "PURGE"}) {
+      for (const std::string& url :
+           {"/rest/issue/K" + n + "-1/comment/1", "/a/" + n + "/42", "/a/" + n + "/x",
+            "/x/watchers/" + n, std::string("/pot/tea"), std::string("/")}) {
+        for (const std::string_view query : {"v=x", "v=y"}) {
+          const detail::rule_subject subject{method, detail::method_bit(method), url, query, "",
+                                             1024};
+          detail::rule_context from_set(subject);
+          detail::rule_context from_arena(subject);
+          const rules_outcome expected = set->evaluate(from_set);
+          EXPECT_EQ(rule_set::evaluate(*hot, from_arena), expected) << method << " " << url;
+          EXPECT_EQ(from_arena.budget().remaining, from_set.budget().remaining);
+          passes += expected == rules_outcome::pass ? 1 : 0;
+          ++probes;
+        }
+      }
+    }
+  }
+  EXPECT_GT(passes, 100U);
+  EXPECT_LT(passes, probes - 100);
+  std::sort(spans.begin(), spans.end());
+  for (std::size_t i = 1; i < spans.size(); ++i) {
+    EXPECT_LE(spans[i - 1].second, spans[i].first) << "copies " << i - 1 << " and " << i;
+  }
+}
+
 TEST(StoreProblems, BadIp) {
   for (const std::string_view ip :
        {"10.0.0.300", "10.0.0.0/33", "garbage", "192.168.1.1, nope", "2001:db8::/129", ","}) {

@@ -112,6 +112,7 @@ class authorizer {
     credentials cred;
     const credentials_status parsed =
         parse_authorization(req.authorization, options_.mode, credential_bytes, cred);
+    const std::uint16_t method_bit = detail::method_bit(req.method);
     const auto snapshot = cell_.acquire();
     const store* current = snapshot.get();
     const store::entry* token = nullptr;
@@ -119,7 +120,7 @@ class authorizer {
       token = current->find(detail::sha256(cred.secret));
       // In a large store each of these is a cache miss: start them together.
       if (token != nullptr) {
-        current->prefetch(*token);
+        current->prefetch(*token, method_bit);
         usage_->prefetch(token->slot);
       }
     }
@@ -185,12 +186,11 @@ class authorizer {
     }
 
     // 7. limitTo.
-    if (const rule_set* rules = current->rules(*token); rules != nullptr) {
-      const detail::rule_subject subject{req.method,  detail::method_bit(req.method),
-                                         url.subject, url.query,
-                                         req.body,    options_.lim.max_body_bytes};
+    if (const rule_set::hot_memory* rules = current->rule_hot(*token); rules != nullptr) {
+      const detail::rule_subject subject{req.method, method_bit, url.subject,
+                                         url.query,  req.body,   options_.lim.max_body_bytes};
       detail::rule_context ctx(subject, options_.lim.match_budget_units);
-      switch (rules->evaluate(ctx)) {
+      switch (rule_set::evaluate(*rules, ctx)) {
         case rules_outcome::pass:
           break;
         case rules_outcome::mismatch:

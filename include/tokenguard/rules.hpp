@@ -7,12 +7,16 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tokenguard/detail/form_query.hpp"
@@ -199,11 +203,19 @@ class rule_set {
   };
 
   rule_set() = default;
-  // heads_ and the lines' prefilters point into lines_' and tables_' buffers, which move.
-  rule_set(rule_set&&) noexcept = default;
-  rule_set& operator=(rule_set&&) noexcept = default;
+  // hot_ and the lines' prefilters point into lines_' and block_'s buffers, which move.
+  rule_set(rule_set&& other) noexcept
+      : lines_(std::move(other.lines_)),
+        block_(std::move(other.block_)),
+        hot_(std::exchange(other.hot_, hot_memory{})) {}
+  rule_set& operator=(rule_set&& other) noexcept {
+    lines_ = std::move(other.lines_);
+    block_ = std::move(other.block_);
+    hot_ = std::exchange(other.hot_, hot_memory{});
+    return *this;
+  }
   rule_set(const rule_set& other)  // the lines' prefilter blocks are copied, then gathered
-      : lines_(other.lines_), url_needs_(other.url_needs_), screen_urls_(other.screen_urls_) {
+      : lines_(other.lines_) {
     index_lines();
   }
   rule_set& operator=(const rule_set& other) {
@@ -236,35 +248,57 @@ class rule_set {
       out.lines_.push_back(std::move(compiled).value());
     });
     if (failure) return std::move(*failure);
-    out.url_needs_.reserve(out.lines_.size());
-    std::size_t screened = 0;
-    for (const line& l : out.lines_) {
-      out.url_needs_.push_back(l.url ? l.url->required_bigrams() : detail::bigram_mask{});
-      if (out.url_needs_.back() != detail::bigram_mask{}) ++screened;
-    }
-    out.screen_urls_ = screened >= min_screened_lines;
     out.index_lines();
     return out;
   }
 
   [[nodiscard]] bool unrestricted() const noexcept { return lines_.empty(); }
 
-  /// Where evaluate() reads, for prefetch(): a store keeps it beside each rule set, so that
-  /// the hint does not wait for the rule set itself.
-  struct hot_memory {
-    const void* heads = nullptr;
-    std::size_t head_bytes = 0;
-    const void* tables = nullptr;
-    std::size_t table_bytes = 0;
+  /// The lines a method may admit, in line order: candidates [first, first + count).
+  struct method_group {
+    std::uint32_t first = 0;
+    std::uint32_t count = 0;
   };
-  [[nodiscard]] hot_memory hot() const noexcept {
-    return {heads_.data(), heads_.size() * sizeof(head), tables_.data(), tables_.size()};
+  /// Everything evaluate() reads before a line itself, and where: the candidates of each
+  /// method's lines, end to end, and the lines' URL prefilter blocks. A rule set's own points
+  /// into its block; a store copies the candidates and blocks of all its rule sets into one
+  /// arena (copy_hot_to), so that a decision reads them from a few dense pages rather than
+  /// from each set's allocations among its Boost programs (TLB misses, measured).
+  struct alignas(64) hot_memory {
+    const std::byte* candidates = nullptr;
+    const std::byte* tables = nullptr;
+    const line* lines = nullptr;
+    std::uint32_t line_count = 0;
+    bool screen_urls = false;  ///< enough lines have bigrams for the screen to pay
+    std::array<method_group, detail::known_methods.size() + 1> groups{};  ///< see group_of
+    std::uint32_t candidate_bytes = 0;
+    std::uint32_t table_bytes = 0;
+  };
+  /// Where the copies that copy_hot_to() makes must be aligned.
+  static constexpr std::size_t hot_alignment = 64;
+
+  [[nodiscard]] const hot_memory& hot() const noexcept { return hot_; }
+
+  /// Copies the candidates to `candidates` (hot().candidate_bytes) and the prefilter blocks
+  /// to `tables` (hot().table_bytes), both aligned to hot_alignment, and returns where
+  /// evaluate() then reads: valid while this rule set and those bytes are, unchanged.
+  [[nodiscard]] hot_memory copy_hot_to(std::byte* candidates, std::byte* tables) const noexcept {
+    hot_memory copy = hot_;
+    if (copy.candidate_bytes != 0) std::memcpy(candidates, hot_.candidates, copy.candidate_bytes);
+    if (copy.table_bytes != 0) std::memcpy(tables, hot_.tables, copy.table_bytes);
+    copy.candidates = candidates;
+    copy.tables = tables;
+    return copy;
   }
-  /// Request path, a hint: starts fetching the rule set, its line heads and the first of its
-  /// prefilter tables.
-  static void prefetch(const rule_set* set, const hot_memory& hot) noexcept {
-    detail::prefetch_for_read(set);
-    detail::prefetch_range_for_read(hot.heads, std::min<std::size_t>(hot.head_bytes, 128));
+
+  /// Request path, a hint: starts fetching the candidates of the request's method
+  /// (`method_bit`: detail::method_bit, 0 for a non-standard one) and the first prefilter
+  /// blocks.
+  static void prefetch(const hot_memory& hot, std::uint16_t method_bit) noexcept {
+    const method_group g = hot.groups[group_of(method_bit)];
+    detail::prefetch_range_for_read(hot.candidates + std::size_t{g.first} * sizeof(candidate),
+                                    std::min<std::size_t>(std::size_t{g.count} * sizeof(candidate),
+                                                          prefetched_candidate_bytes));
     detail::prefetch_range_for_read(hot.tables,
                                     std::min<std::size_t>(hot.table_bytes, prefetched_table_bytes));
   }
@@ -273,37 +307,42 @@ class rule_set {
   /// SPEC 3 matching: at least one line passes. A line the engine gave up on
   /// does not pass; if no line passes and one gave up, the outcome says so.
   [[nodiscard]] rules_outcome evaluate(detail::rule_context& ctx) const noexcept {
-    if (heads_.empty()) return rules_outcome::pass;
+    return evaluate(hot_, ctx);
+  }
+
+  /// The same, reading from `hot` (this set's hot(), or a copy copy_hot_to() made).
+  [[nodiscard]] static rules_outcome evaluate(const hot_memory& hot,
+                                              detail::rule_context& ctx) noexcept {
+    if (hot.line_count == 0) return rules_outcome::pass;
     const detail::rule_subject& s = ctx.subject();
+    // Only the lines the method may admit, in line order: a line for other methods is
+    // never read.
+    const method_group g = hot.groups[group_of(s.method_bit)];
+    const candidate* const first =
+        std::launder(reinterpret_cast<const candidate*>(hot.candidates)) + g.first;
+    const candidate* const last = first + g.count;
     // The lines are tried one after another, each after the previous one's answer; in a
-    // cold rule set, ask for the matchers of all the lines the method admits at once.
-    if (heads_.size() <= max_prefetched_lines) {
-      for (const head& h : heads_) {
-        const std::byte* tables = h.url_hot.prefilter.data();
-        if (tables != nullptr && method_may_pass(h, s)) {
-          detail::prefetch_range_for_read(tables, 256);
-        }
+    // cold rule set, ask for the prefilters of all of them at once.
+    if (g.count <= max_prefetched_lines) {
+      for (const candidate* c = first; c != last; ++c) {
+        if (c->tables != no_tables) detail::prefetch_range_for_read(hot.tables + c->tables, 256);
       }
     }
-    // Sets with few lines to screen skip the screen: the bigram masks would be one more cold
-    // read.
-    const bool screening = screen_urls_ && ctx.url_facts().ascii;
+    // Sets with few lines to screen skip the screen: computing the URL's bigrams would cost
+    // more than it saves.
+    const bool screening = hot.screen_urls && ctx.url_facts().ascii;
     bool gave_up = false;
-    for (std::size_t i = 0; i < heads_.size(); ++i) {
-      // The method and the screen, from the head; the line only for a non-standard method.
-      const head& h = heads_[i];
-      if (!h.any_method) {
-        if (s.method_bit != 0) {
-          if ((h.method_mask & s.method_bit) == 0) continue;
-        } else if (!h.other_methods || !other_method_allowed(lines_[i], s)) {
-          continue;
-        }
+    for (const candidate* c = first; c != last; ++c) {
+      // A non-standard method: the group holds the lines without a method list, and those
+      // whose list names some non-standard method, which is compared here (and then the
+      // line goes to its regex unscreened).
+      if (s.method_bit == 0 && (c->flags & any_method_flag) == 0 &&
+          !other_method_allowed(hot.lines[c->line], s)) {
+        continue;
       }
       // A URL without a bigram the line's regex needs: the regex's answer, after the same
-      // budget check and charge as a call. (A non-standard method a method list admitted
-      // goes to the regex.)
-      if (screening && h.url_screened && (h.any_method || s.method_bit != 0) &&
-          !detail::covers(ctx.url_bigrams(), url_needs_[i])) {
+      // budget check and charge as a call.
+      if (screening && screened_by(*c, s) && !detail::covers(ctx.url_bigrams(), c->url_needs)) {
         detail::match_budget& budget = ctx.budget();
         if (budget.exhausted()) {
           gave_up = true;
@@ -312,7 +351,7 @@ class rule_set {
         }
         continue;
       }
-      switch (match_line(h, lines_[i], ctx)) {
+      switch (match_candidate(hot, *c, ctx)) {
         case detail::match_result::match:
           return rules_outcome::pass;
         case detail::match_result::gave_up:
@@ -326,52 +365,110 @@ class rule_set {
   }
 
  private:
-  /// What evaluate() reads of a line before the line itself, dense: the method test and
-  /// the URL matcher, so that a line is read only for a non-standard method or clauses.
-  struct head {
-    const detail::compiled_regex* url = nullptr;  ///< the line's (nullptr: any URL)
-    detail::compiled_regex::hot_fields url_hot;   ///< url->hot()
-    std::uint16_t method_mask = 0;
-    bool any_method = true;
-    bool other_methods = false;  ///< the list names non-standard methods
-    bool clauses = false;
-    bool url_screened = false;  ///< url_needs_ holds bigrams
+  /// What evaluate() reads of a line its method may admit before the line itself, in the
+  /// set's block: the screen's bigrams and where the URL prefilter's tables are, so that a
+  /// line is read only when its regex runs or it has clauses.
+  struct candidate {
+    detail::bigram_mask url_needs{};   ///< bigrams the URL regex needs (screened_flag)
+    std::uint32_t line = 0;            ///< index in lines_
+    std::uint32_t tables = no_tables;  ///< where the URL prefilter's block is, from `tables`
+    std::uint8_t flags = 0;
   };
-
-  /// Whether the method may pass, without reading the line (a non-standard method may, when
-  /// the list names one).
-  static bool method_may_pass(const head& h, const detail::rule_subject& s) noexcept {
-    if (h.any_method) return true;
-    return s.method_bit != 0 ? (h.method_mask & s.method_bit) != 0 : h.other_methods;
+  static constexpr std::uint32_t no_tables = ~std::uint32_t{0};
+  enum candidate_flag : std::uint8_t {
+    url_flag = 1,         ///< the line has a URL regex
+    narrow_flag = 2,      ///< which has a narrow program
+    clauses_flag = 4,     ///< the line has clauses
+    screened_flag = 8,    ///< url_needs holds bigrams
+    any_method_flag = 16  ///< the line has no method list
+  };
+  /// groups[i]: standard method i (known_methods); then the group of non-standard methods.
+  static constexpr std::size_t other_methods_group = detail::known_methods.size();
+  /// Whether the screen may rule the line out: its regex needs bigrams, and the method does
+  /// not reach it through a list of non-standard names (those go to the regex).
+  [[nodiscard]] static bool screened_by(const candidate& c,
+                                        const detail::rule_subject& s) noexcept {
+    return (c.flags & screened_flag) != 0 &&
+           (s.method_bit != 0 || (c.flags & any_method_flag) != 0);
+  }
+  [[nodiscard]] static std::size_t group_of(std::uint16_t method_bit) noexcept {
+    return method_bit != 0 ? static_cast<std::size_t>(std::countr_zero(method_bit))
+                           : other_methods_group;
   }
 
-  /// Builds the heads, and gathers the URL prefilters' blocks into tables_, in line order.
+  /// Builds block_ and hot_: for each method, the candidates of the lines it may admit, then
+  /// the URL prefilters' blocks, in line order, which the lines' prefilters then point into.
   void index_lines() {
-    std::size_t bytes = 0;
-    for (const line& l : lines_) bytes += l.url ? l.url->prefilter_bytes() : 0;
-    tables_.assign(bytes, std::byte{0});  // aligned as operator new aligns
-    std::size_t at = 0;
-    heads_.clear();
-    heads_.reserve(lines_.size());
-    for (std::size_t i = 0; i < lines_.size(); ++i) {
-      line& l = lines_[i];
-      head h;
-      if (l.url) {
-        const std::size_t n = l.url->prefilter_bytes();
-        if (n != 0) {
-          l.url->move_prefilter_to(tables_.data() + at);
-          at += n;
-        }
-        h.url = &*l.url;
-        h.url_hot = l.url->hot();
+    hot_ = hot_memory{};
+    const std::size_t n = lines_.size();
+    std::vector<candidate> per_line(n);
+    std::size_t table_bytes = 0;
+    std::size_t screened_lines = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const line& l = lines_[i];
+      candidate& c = per_line[i];
+      c.line = static_cast<std::uint32_t>(i);
+      if (l.any_method) c.flags |= any_method_flag;
+      if (!l.clauses.empty()) c.flags |= clauses_flag;
+      if (!l.url) continue;
+      c.flags |= url_flag;
+      if (l.url->hot().narrow) c.flags |= narrow_flag;
+      c.url_needs = l.url->required_bigrams();
+      if (c.url_needs != detail::bigram_mask{}) {
+        c.flags |= screened_flag;
+        ++screened_lines;
       }
-      h.method_mask = l.method_mask;
-      h.any_method = l.any_method;
-      h.other_methods = !l.other_methods.empty();
-      h.clauses = !l.clauses.empty();
-      h.url_screened = url_needs_[i] != detail::bigram_mask{};
-      heads_.push_back(h);
+      if (const std::size_t bytes = l.url->prefilter_bytes(); bytes != 0) {
+        c.tables = static_cast<std::uint32_t>(table_bytes);
+        table_bytes += round_up(bytes, detail::prefilter_impl::prefilter_tables_alignment);
+      }
     }
+    hot_.screen_urls = screened_lines >= min_screened_lines;
+
+    // Each method's lines; methods that admit the same lines share them.
+    std::vector<std::vector<std::uint32_t>> lists;
+    for (std::size_t m = 0; m < hot_.groups.size(); ++m) {
+      std::vector<std::uint32_t> admitted;
+      for (std::size_t i = 0; i < n; ++i) {
+        const line& l = lines_[i];
+        const bool may = m == other_methods_group
+                             ? l.any_method || !l.other_methods.empty()
+                             : l.any_method || (l.method_mask & (1U << m)) != 0;
+        if (may) admitted.push_back(static_cast<std::uint32_t>(i));
+      }
+      std::size_t first = 0;
+      std::size_t k = 0;
+      while (k < lists.size() && lists[k] != admitted) first += lists[k++].size();
+      if (k == lists.size()) lists.push_back(std::move(admitted));
+      hot_.groups[m] = {static_cast<std::uint32_t>(first),
+                        static_cast<std::uint32_t>(lists[k].size())};
+    }
+    std::size_t count = 0;
+    for (const auto& list : lists) count += list.size();
+    const std::size_t tables_at =
+        round_up(count * sizeof(candidate), detail::prefilter_impl::prefilter_tables_alignment);
+    block_.assign(tables_at + table_bytes, std::byte{0});  // aligned as operator new aligns
+    std::byte* at = block_.data();
+    for (const auto& list : lists) {
+      for (const std::uint32_t i : list) {
+        at = reinterpret_cast<std::byte*>(::new (at) candidate(per_line[i]) + 1);
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (per_line[i].tables != no_tables) {
+        lines_[i].url->move_prefilter_to(block_.data() + tables_at + per_line[i].tables);
+      }
+    }
+    hot_.candidates = block_.data();
+    hot_.tables = block_.data() + tables_at;
+    hot_.lines = lines_.data();
+    hot_.line_count = static_cast<std::uint32_t>(n);
+    hot_.candidate_bytes = static_cast<std::uint32_t>(count * sizeof(candidate));
+    hot_.table_bytes = static_cast<std::uint32_t>(table_bytes);
+  }
+
+  static constexpr std::size_t round_up(std::size_t bytes, std::size_t to) noexcept {
+    return (bytes + to - 1) / to * to;
   }
 
   static bool other_method_allowed(const line& l, const detail::rule_subject& s) noexcept {
@@ -382,18 +479,23 @@ class rule_set {
   }
 
   /// A line its method admits: the URL regex, then the clauses.
-  static detail::match_result match_line(const head& h, const line& l,
-                                         detail::rule_context& ctx) noexcept {
+  static detail::match_result match_candidate(const hot_memory& hot, const candidate& c,
+                                              detail::rule_context& ctx) noexcept {
     using detail::match_result;
-    if (h.url != nullptr) {
+    const line& l = hot.lines[c.line];
+    if ((c.flags & url_flag) != 0) {
+      const detail::compiled_regex::hot_fields url_hot{
+          c.tables == no_tables ? detail::prefilter_tables{}
+                                : detail::prefilter_tables(hot.tables + c.tables),
+          (c.flags & narrow_flag) != 0};
       const match_result r =
-          h.url->match(ctx.subject().url, ctx.url_facts(), ctx.budget(), h.url_hot);
+          l.url->match(ctx.subject().url, ctx.url_facts(), ctx.budget(), url_hot);
       if (r != match_result::match) return r;
     }
-    if (!h.clauses) return match_result::match;
-    for (const clause& c : l.clauses) {
+    if ((c.flags & clauses_flag) == 0) return match_result::match;
+    for (const clause& cl : l.clauses) {
       const match_result r =
-          c.type == clause::kind::query_param ? query_clause(c, ctx) : json_clause(c, ctx);
+          cl.type == clause::kind::query_param ? query_clause(cl, ctx) : json_clause(cl, ctx);
       if (r != match_result::match) return r;
     }
     return match_result::match;
@@ -606,14 +708,15 @@ class rule_set {
   /// Sets with more lines than this are not prefetched (a hint per line admitted).
   static constexpr std::size_t max_prefetched_lines = 8;
 
-  /// How much of tables_ a prefetch asks for.
+  /// How much of a method's candidates, and of the prefilters' blocks, a prefetch asks for.
+  static constexpr std::size_t prefetched_candidate_bytes = 1024;
   static constexpr std::size_t prefetched_table_bytes = 512;
 
   std::vector<line> lines_;
-  std::vector<head> heads_;                     ///< one per line; index_lines()
-  std::vector<std::byte> tables_;               ///< the URL prefilters' blocks, end to end
-  std::vector<detail::bigram_mask> url_needs_;  ///< per line: bigrams its URL regex needs
-  bool screen_urls_ = false;
+  /// The candidates of every group, end to end, then the URL prefilters' blocks
+  /// (index_lines()): what a decision reads, in one allocation.
+  std::vector<std::byte> block_;
+  hot_memory hot_;  ///< into lines_ and block_
 };
 
 }  // namespace tokenguard

@@ -89,19 +89,25 @@ class store {
   [[nodiscard]] const rule_set* rules(const entry& e) const noexcept {
     return e.rules == none ? nullptr : rule_sets_[e.rules].get();
   }
+  /// Request path: what rule_set::evaluate() reads of the token's rule set, from this
+  /// store's arena (nullptr: no limitTo).
+  [[nodiscard]] const rule_set::hot_memory* rule_hot(const entry& e) const noexcept {
+    return e.rules == none ? nullptr : &rule_hot_[e.rules];
+  }
   [[nodiscard]] const ip_allow_list* ips(const entry& e) const noexcept {
     return e.ips == none ? nullptr : &ip_lists_[e.ips];
   }
 
   /// Request path, a hint: starts fetching what a decision reads after the
-  /// lookup (the entry's label, user and id, and its rule set).
-  void prefetch(const entry& e) const noexcept {
+  /// lookup (the entry's label, user and id, and its rule set's lines for the
+  /// request's `method_bit`: detail::method_bit, 0 for a non-standard method).
+  void prefetch(const entry& e, std::uint16_t method_bit) const noexcept {
     if (!e.strings_inline) {
       const char* strings = strings_of(e);
       detail::prefetch_for_read(strings);
       detail::prefetch_for_read(strings + e.label_size + e.user_size + e.id_size);
     }
-    if (e.rules != none) rule_set::prefetch(rule_sets_[e.rules].get(), rule_hot_[e.rules]);
+    if (e.rules != none) rule_set::prefetch(rule_hot_[e.rules], method_bit);
   }
 
   /// The entries in table order (not the records' order): iterate with range-for.
@@ -187,6 +193,32 @@ class store {
     std::memcpy(&h, digest.data(), sizeof h);
     return static_cast<std::size_t>((std::uint64_t{h} * slots) >> 32);
   }
+  /// Every rule set's candidates, end to end, then every rule set's prefilter blocks: what a
+  /// decision reads of a rule set, in a few dense pages of one arena rather than among each
+  /// set's Boost programs. rule_hot_ then reads from the arena.
+  void gather_rule_sets() {
+    constexpr std::size_t align = rule_set::hot_alignment;
+    const auto round_up = [](std::size_t n) { return (n + align - 1) / align * align; };
+    std::size_t candidate_bytes = 0;
+    std::size_t bytes = 0;
+    for (const auto& set : rule_sets_) {
+      candidate_bytes += round_up(set->hot().candidate_bytes);
+      bytes += round_up(set->hot().candidate_bytes) + round_up(set->hot().table_bytes);
+    }
+    if (bytes == 0) return;
+    rule_arena_.assign(bytes + align - 1, std::byte{0});
+    std::byte* const base =
+        rule_arena_.data() +
+        (align - reinterpret_cast<std::uintptr_t>(rule_arena_.data()) % align) % align;
+    std::byte* candidates = base;
+    std::byte* tables = base + candidate_bytes;
+    for (std::size_t k = 0; k < rule_sets_.size(); ++k) {
+      const rule_set::hot_memory& own = rule_sets_[k]->hot();
+      rule_hot_[k] = rule_sets_[k]->copy_hot_to(candidates, tables);
+      candidates += round_up(own.candidate_bytes);
+      tables += round_up(own.table_bytes);
+    }
+  }
   [[nodiscard]] const char* strings_of(const entry& e) const noexcept {
     return e.strings_inline ? e.strings.data() : arena_.data() + e.strings_offset;
   }
@@ -194,7 +226,9 @@ class store {
   std::vector<entry> table_;  ///< open addressing, linear probing; at most half full
   std::size_t count_ = 0;
   std::vector<std::shared_ptr<const rule_set>> rule_sets_;
-  std::vector<rule_set::hot_memory> rule_hot_;  ///< beside each rule set: its hot()
+  /// Beside each rule set: its hot() as copied into rule_arena_ (gather_rule_sets()).
+  std::vector<rule_set::hot_memory> rule_hot_;
+  std::vector<std::byte> rule_arena_;
   std::vector<ip_allow_list> ip_lists_;
   std::string arena_;
   std::vector<token_problem> problems_;
@@ -595,11 +629,15 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
     usage.reserve(loaded);
     usage.bind_all(bindings, bound);
   };
+  const auto fill_and_gather = [&] {
+    fill();
+    out->gather_rule_sets();
+  };
   if (two_threads) {
-    detail::run_beside(fill, bind);
+    detail::run_beside(fill_and_gather, bind);
   } else {
     bind();
-    fill();
+    fill_and_gather();
   }
 
   // The slots, into the entries the tokens took.
