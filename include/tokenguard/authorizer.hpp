@@ -112,14 +112,17 @@ class authorizer {
     credentials cred;
     const credentials_status parsed =
         parse_authorization(req.authorization, options_.mode, credential_bytes, cred);
-    const std::uint16_t method_bit = detail::method_bit(req.method);
     const auto snapshot = cell_.acquire();
     const store* current = snapshot.get();
     const store::entry* token = nullptr;
+    const rule_set::hot_memory* rules = nullptr;
+    std::uint16_t method_bit = 0;  // the rules' view of the method, for tokens with rules
     if (parsed == credentials_status::ok && current != nullptr) {
       token = current->find(detail::sha256(cred.secret));
       // In a large store each of these is a cache miss: start them together.
       if (token != nullptr) {
+        rules = current->rule_hot(*token);
+        if (rules != nullptr) method_bit = detail::method_bit(req.method);
         current->prefetch(*token, method_bit);
         usage_->prefetch(token->slot);
       }
@@ -186,7 +189,7 @@ class authorizer {
     }
 
     // 7. limitTo.
-    if (const rule_set::hot_memory* rules = current->rule_hot(*token); rules != nullptr) {
+    if (rules != nullptr) {
       const detail::rule_subject subject{req.method, method_bit, url.subject,
                                          url.query,  req.body,   options_.lim.max_body_bytes};
       detail::rule_context ctx(subject, options_.lim.match_budget_units);
