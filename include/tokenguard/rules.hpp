@@ -331,6 +331,7 @@ class rule_set {
     // Sets with few lines to screen skip the screen: computing the URL's bigrams would cost
     // more than it saves.
     const bool screening = hot.screen_urls && ctx.url_facts().ascii;
+    const folded_bigrams url_bigrams = screening ? fold(ctx.url_bigrams()) : folded_bigrams{};
     bool gave_up = false;
     for (const candidate* c = first; c != last; ++c) {
       // A non-standard method: the group holds the lines without a method list, and those
@@ -342,7 +343,7 @@ class rule_set {
       }
       // A URL without a bigram the line's regex needs: the regex's answer, after the same
       // budget check and charge as a call.
-      if (screening && screened_by(*c, s) && !detail::covers(ctx.url_bigrams(), c->url_needs)) {
+      if (screening && screened_by(*c, s) && !covers(url_bigrams, c->url_needs)) {
         detail::match_budget& budget = ctx.budget();
         if (budget.exhausted()) {
           gave_up = true;
@@ -365,15 +366,29 @@ class rule_set {
   }
 
  private:
+  /// Bigram masks folded from 256 to 128 bits (bit b to b mod 128): a candidate in 32 bytes
+  /// rather than 48, 40 ns off 16 cold candidates. Folding keeps inclusion, so a line the
+  /// URL may match is never screened out; an 80-byte URL sets about 55 of the 128 bits, so a
+  /// line that lacks 6 of its bigrams is still ruled out 99 times in 100.
+  using folded_bigrams = std::array<std::uint64_t, 2>;
+  [[nodiscard]] static folded_bigrams fold(const detail::bigram_mask& m) noexcept {
+    return {m[0] | m[2], m[1] | m[3]};
+  }
+  [[nodiscard]] static bool covers(const folded_bigrams& have,
+                                   const folded_bigrams& need) noexcept {
+    return ((need[0] & ~have[0]) | (need[1] & ~have[1])) == 0;
+  }
+
   /// What evaluate() reads of a line its method may admit before the line itself, in the
   /// set's block: the screen's bigrams and where the URL prefilter's tables are, so that a
   /// line is read only when its regex runs or it has clauses.
   struct candidate {
-    detail::bigram_mask url_needs{};   ///< bigrams the URL regex needs (screened_flag)
+    folded_bigrams url_needs{};        ///< bigrams the URL regex needs (screened_flag)
     std::uint32_t line = 0;            ///< index in lines_
     std::uint32_t tables = no_tables;  ///< where the URL prefilter's block is, from `tables`
     std::uint8_t flags = 0;
   };
+  static_assert(sizeof(candidate) == 32, "two candidates a cache line");
   static constexpr std::uint32_t no_tables = ~std::uint32_t{0};
   enum candidate_flag : std::uint8_t {
     url_flag = 1,         ///< the line has a URL regex
@@ -413,8 +428,8 @@ class rule_set {
       if (!l.url) continue;
       c.flags |= url_flag;
       if (l.url->hot().narrow) c.flags |= narrow_flag;
-      c.url_needs = l.url->required_bigrams();
-      if (c.url_needs != detail::bigram_mask{}) {
+      c.url_needs = fold(l.url->required_bigrams());
+      if (c.url_needs != folded_bigrams{}) {
         c.flags |= screened_flag;
         ++screened_lines;
       }
