@@ -195,7 +195,7 @@ class store {
   }
   /// Every rule set's candidates, end to end, then every rule set's prefilter blocks: what a
   /// decision reads of a rule set, in a few dense pages of one arena rather than among each
-  /// set's Boost programs. rule_hot_ then reads from the arena.
+  /// set's Boost programs; rule_hot_, one per rule set, reads from there.
   void gather_rule_sets() {
     constexpr std::size_t align = rule_set::hot_alignment;
     const auto round_up = [](std::size_t n) { return (n + align - 1) / align * align; };
@@ -205,7 +205,7 @@ class store {
       candidate_bytes += round_up(set->hot().candidate_bytes);
       bytes += round_up(set->hot().candidate_bytes) + round_up(set->hot().table_bytes);
     }
-    if (bytes == 0) return;
+    rule_hot_.reserve(rule_sets_.size());
     rule_arena_.assign(bytes + align - 1, std::byte{0});
     std::byte* const base =
         rule_arena_.data() +
@@ -214,7 +214,7 @@ class store {
     std::byte* tables = base + candidate_bytes;
     for (std::size_t k = 0; k < rule_sets_.size(); ++k) {
       const rule_set::hot_memory& own = rule_sets_[k]->hot();
-      rule_hot_[k] = rule_sets_[k]->copy_hot_to(candidates, tables);
+      rule_hot_.push_back(rule_sets_[k]->copy_hot_to(candidates, tables));
       candidates += round_up(own.candidate_bytes);
       tables += round_up(own.table_bytes);
     }
@@ -380,7 +380,6 @@ result<std::shared_ptr<const store>> store::compile_tokens(std::span<const Recor
               it->second.first = static_cast<std::uint32_t>(out->rule_sets_.size());
               out->rule_sets_.push_back(
                   std::make_shared<const rule_set>(std::move(compiled).value()));
-              out->rule_hot_.push_back(out->rule_sets_.back()->hot());
             }
           }
           if (!it->second.second.empty()) {
