@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tokenguard/address.hpp"
+#include "tokenguard/detail/huge_pages.hpp"
 #include "tokenguard/detail/prefetch.hpp"
 #include "tokenguard/detail/sha256.hpp"
 #include "tokenguard/detail/stable_strings.hpp"
@@ -223,12 +224,14 @@ class store {
     return e.strings_inline ? e.strings.data() : arena_.data() + e.strings_offset;
   }
 
-  std::vector<entry> table_;  ///< open addressing, linear probing; at most half full
+  /// Open addressing, linear probing; at most half full. On huge pages when
+  /// large: a lookup's miss should not also be a page walk.
+  std::vector<entry, detail::huge_page_allocator<entry>> table_;
   std::size_t count_ = 0;
   std::vector<std::shared_ptr<const rule_set>> rule_sets_;
   /// Beside each rule set: its hot() as copied into rule_arena_ (gather_rule_sets()).
   std::vector<rule_set::hot_memory> rule_hot_;
-  std::vector<std::byte> rule_arena_;
+  std::vector<std::byte, detail::huge_page_allocator<std::byte>> rule_arena_;
   std::vector<ip_allow_list> ip_lists_;
   std::string arena_;
   std::vector<token_problem> problems_;
