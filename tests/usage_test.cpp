@@ -94,6 +94,38 @@ TEST(LocalUsage, ManyIdsKeepTheirSlotsThroughGrowthAndARebind) {
   EXPECT_EQ(usage.read(slots[n - 1]).count, n);
 }
 
+TEST(LocalUsage, SlotsOnEitherSideOfEachChunkBoundaryAreTheirOwn) {
+  // Chunks double in size: they start at slots 4096, 12288, 28672, 61440
+  // (the first one large enough for huge pages) and 126976.
+  local_usage usage;
+  constexpr std::size_t n = 126'976 + 5;
+  std::vector<usage_slot> slots;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto slot = usage.bind(id_of(i), 0);
+    ASSERT_TRUE(slot);
+    slots.push_back(*slot);
+  }
+  const auto client = [](std::size_t i) {
+    return ip_address::v4(0x0A000000U | static_cast<std::uint32_t>(i));
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t use = 0; use < i % 3 + 1; ++use) ASSERT_TRUE(usage.try_consume(slots[i], 0));
+    usage.record_use(slots[i], static_cast<std::int64_t>(i) + 1, client(i));
+  }
+  for (const std::size_t boundary : {4'096U, 12'288U, 28'672U, 61'440U, 126'976U}) {
+    for (std::size_t i = boundary - 2; i < boundary + 2; ++i) {
+      const usage_snapshot seen = usage.read(slots[i]);
+      EXPECT_EQ(seen.count, i % 3 + 1) << i;
+      EXPECT_EQ(seen.last_used_ms, static_cast<std::int64_t>(i) + 1) << i;
+      EXPECT_EQ(seen.last_address, client(i)) << i;
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(usage.read(slots[i]).count, i % 3 + 1) << i;
+    ASSERT_EQ(usage.read(slots[i]).last_used_ms, static_cast<std::int64_t>(i) + 1) << i;
+  }
+}
+
 TEST(SlotIndex, NumbersInOrderAndFindsOnlyWhatWasAdded) {
   detail::slot_index index;
   EXPECT_EQ(index.find("a", detail::slot_index::hash("a")), std::nullopt);  // empty table

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "tokenguard/address.hpp"
+#include "tokenguard/detail/huge_pages.hpp"
 #include "tokenguard/detail/prefetch.hpp"
 #include "tokenguard/detail/slot_index.hpp"
 
@@ -83,11 +85,14 @@ class usage_store {
 };
 
 /// The in-process implementation: lock-free on the request path, a mutex only
-/// around bind(). Slots live in fixed-size chunks that never move.
+/// around bind(). Slots live in chunks that never move; chunk k holds
+/// first_chunk_slots << k slots, so a small table is one 160 KiB chunk and a
+/// million slots are eight chunks, the large ones on huge pages
+/// (detail/huge_pages.hpp: a counter's miss should not also be a page walk).
 class local_usage final : public usage_store {
-  static constexpr std::size_t chunk_bits = 12;
-  static constexpr std::size_t chunk_size = std::size_t{1} << chunk_bits;
-  static constexpr std::size_t max_chunks = std::size_t{1} << 14;  // 67 M slots
+  static constexpr std::size_t first_chunk_bits = 12;
+  static constexpr std::size_t first_chunk_slots = std::size_t{1} << first_chunk_bits;
+  static constexpr std::size_t max_chunks = 14;  // 67 M slots
 
   struct slot_data {
     std::atomic<std::uint64_t> count{0};
@@ -98,20 +103,17 @@ class local_usage final : public usage_store {
     std::atomic<std::uint64_t> address_low{0};
     std::atomic<std::uint8_t> address_family{0};
   };
-  struct chunk {
-    std::array<slot_data, chunk_size> slots;
-  };
+  using chunk_allocator = detail::huge_page_allocator<slot_data>;
 
  public:
-  local_usage() : chunks_(std::make_unique<std::atomic<chunk*>[]>(max_chunks)) {}
-  // Only the chunks bind() allocated, which are the first ones: a walk over
-  // the whole directory cost more than the rest of a short-lived instance's
-  // life (found by profiling fuzz_service, which builds one per request).
+  local_usage() = default;
+  // Only the chunks bind() allocated, which are the first ones.
   ~local_usage() override {
-    for (std::size_t i = 0; i < max_chunks; ++i) {
-      chunk* c = chunks_[i].load();
+    for (std::size_t k = 0; k < max_chunks; ++k) {
+      slot_data* c = chunks_[k].load();
       if (c == nullptr) break;
-      delete c;
+      std::destroy_n(c, chunk_slots(k));
+      chunk_allocator{}.deallocate(c, chunk_slots(k));
     }
   }
   local_usage(const local_usage&) = delete;
@@ -206,7 +208,7 @@ class local_usage final : public usage_store {
   }
 
  private:
-  static constexpr std::size_t max_slots = chunk_size * max_chunks;
+  static constexpr std::size_t max_slots = first_chunk_slots * ((std::size_t{1} << max_chunks) - 1);
   static_assert(max_slots <= detail::slot_index::max_count);
 
   /// A slot is its id's number in ids_: the slots are handed out in order.
@@ -222,21 +224,36 @@ class local_usage final : public usage_store {
     const std::size_t index = ids_.size();
     if (index >= max_slots) return std::nullopt;
     // (Still there if adding the id threw after the chunk was made.)
-    if (chunks_[index >> chunk_bits].load(std::memory_order_relaxed) == nullptr) {
-      chunks_[index >> chunk_bits].store(new chunk(), std::memory_order_release);
+    const std::size_t k = place(index).chunk;
+    if (chunks_[k].load(std::memory_order_relaxed) == nullptr) {
+      slot_data* made = chunk_allocator{}.allocate(chunk_slots(k));
+      std::uninitialized_value_construct_n(made, chunk_slots(k));
+      chunks_[k].store(made, std::memory_order_release);
     }
     const usage_slot slot = ids_.add(token_id, hash);
     at(slot).count.store(initial);
     return slot;
   }
 
-  slot_data& at(usage_slot slot) const noexcept {
-    return chunks_[slot >> chunk_bits]
-        .load(std::memory_order_acquire)
-        ->slots[slot & (chunk_size - 1)];
+  [[nodiscard]] static constexpr std::size_t chunk_slots(std::size_t k) noexcept {
+    return first_chunk_slots << k;
+  }
+  struct slot_place {
+    std::size_t chunk;
+    std::size_t offset;
+  };
+  /// Chunk k starts at slot first_chunk_slots * (2^k - 1).
+  [[nodiscard]] static constexpr slot_place place(std::size_t slot) noexcept {
+    const std::size_t k = std::bit_width((slot >> first_chunk_bits) + 1) - 1;
+    return {k, slot + first_chunk_slots - chunk_slots(k)};
   }
 
-  std::unique_ptr<std::atomic<chunk*>[]> chunks_;
+  slot_data& at(usage_slot slot) const noexcept {
+    const slot_place p = place(slot);
+    return chunks_[p.chunk].load(std::memory_order_acquire)[p.offset];
+  }
+
+  std::array<std::atomic<slot_data*>, max_chunks> chunks_{};
   mutable std::mutex bind_mutex_;
   /// The ids, numbered by slot (see detail/slot_index.hpp for why not a
   /// library hash map).
