@@ -67,9 +67,9 @@ class huge_page_allocator {
   using value_type = T;
 
   huge_page_allocator() noexcept = default;
+  // Implicit, as containers convert an allocator between element types.
   template <class U>
-  huge_page_allocator(const huge_page_allocator<U>& /*other*/) noexcept {
-  }  // NOLINT(google-explicit-constructor)
+  huge_page_allocator(const huge_page_allocator<U>& /*other*/) noexcept {}
 
   [[nodiscard]] T* allocate(std::size_t n) {
     // Room for the rounding and the alignment slack of map_huge_pages.
