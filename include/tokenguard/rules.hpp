@@ -90,9 +90,9 @@ class rule_context {
   [[nodiscard]] match_budget& budget() noexcept { return budget_; }
   [[nodiscard]] const text_facts& url_facts() const noexcept { return url_facts_; }
   /// The URL's bigrams, computed on first use (only rule sets with screened lines ask).
-  [[nodiscard]] const bigram_mask& url_bigrams() noexcept {
+  [[nodiscard]] const folded_bigrams& url_bigrams() noexcept {
     if (!url_bigrams_ready_) {
-      url_bigrams_ = text_bigrams(subject_.url);
+      url_bigrams_ = folded_text_bigrams(subject_.url);
       url_bigrams_ready_ = true;
     }
     return url_bigrams_;
@@ -126,7 +126,7 @@ class rule_context {
   json_body body_;
   match_budget budget_;
   text_facts url_facts_;
-  bigram_mask url_bigrams_{};
+  folded_bigrams url_bigrams_{};
   bool url_bigrams_ready_ = false;
   std::int64_t json_units_ = -1;
   bool query_checked_ = false;
@@ -331,7 +331,8 @@ class rule_set {
     // Sets with few lines to screen skip the screen: computing the URL's bigrams would cost
     // more than it saves.
     const bool screening = hot.screen_urls && ctx.url_facts().ascii;
-    const folded_bigrams url_bigrams = screening ? fold(ctx.url_bigrams()) : folded_bigrams{};
+    const detail::folded_bigrams url_bigrams =
+        screening ? ctx.url_bigrams() : detail::folded_bigrams{};
     bool gave_up = false;
     for (const candidate* c = first; c != last; ++c) {
       // A non-standard method: the group holds the lines without a method list, and those
@@ -343,7 +344,7 @@ class rule_set {
       }
       // A URL without a bigram the line's regex needs: the regex's answer, after the same
       // budget check and charge as a call.
-      if (screening && screened_by(*c, s) && !covers(url_bigrams, c->url_needs)) {
+      if (screening && screened_by(*c, s) && !detail::covers(url_bigrams, c->url_needs)) {
         detail::match_budget& budget = ctx.budget();
         if (budget.exhausted()) {
           gave_up = true;
@@ -366,26 +367,13 @@ class rule_set {
   }
 
  private:
-  /// Bigram masks folded from 256 to 128 bits (bit b to b mod 128): a candidate in 32 bytes
-  /// rather than 48, 40 ns off 16 cold candidates. Folding keeps inclusion, so a line the
-  /// URL may match is never screened out; an 80-byte URL sets about 55 of the 128 bits, so a
-  /// line that lacks 6 of its bigrams is still ruled out 99 times in 100.
-  using folded_bigrams = std::array<std::uint64_t, 2>;
-  [[nodiscard]] static folded_bigrams fold(const detail::bigram_mask& m) noexcept {
-    return {m[0] | m[2], m[1] | m[3]};
-  }
-  [[nodiscard]] static bool covers(const folded_bigrams& have,
-                                   const folded_bigrams& need) noexcept {
-    return ((need[0] & ~have[0]) | (need[1] & ~have[1])) == 0;
-  }
-
   /// What evaluate() reads of a line its method may admit before the line itself, in the
   /// set's block: the screen's bigrams and where the URL prefilter's tables are, so that a
   /// line is read only when its regex runs or it has clauses.
   struct candidate {
-    folded_bigrams url_needs{};        ///< bigrams the URL regex needs (screened_flag)
-    std::uint32_t line = 0;            ///< index in lines_
-    std::uint32_t tables = no_tables;  ///< where the URL prefilter's block is, from `tables`
+    detail::folded_bigrams url_needs{};  ///< bigrams the URL regex needs (screened_flag)
+    std::uint32_t line = 0;              ///< index in lines_
+    std::uint32_t tables = no_tables;    ///< where the URL prefilter's block is, from `tables`
     std::uint8_t flags = 0;
   };
   static_assert(sizeof(candidate) == 32, "two candidates a cache line");
@@ -428,8 +416,8 @@ class rule_set {
       if (!l.url) continue;
       c.flags |= url_flag;
       if (l.url->hot().narrow) c.flags |= narrow_flag;
-      c.url_needs = fold(l.url->required_bigrams());
-      if (c.url_needs != folded_bigrams{}) {
+      c.url_needs = detail::fold(l.url->required_bigrams());
+      if (c.url_needs != detail::folded_bigrams{}) {
         c.flags |= screened_flag;
         ++screened_lines;
       }
@@ -715,9 +703,10 @@ class rule_set {
                   std::move(path), std::move(compiled).value()};
   }
 
-  /// The URL's bigrams cost about 50 ns a decision; a line screened out saves 20 ns hot and
-  /// more cold. Below this many lines that can be screened, the screen costs more than it
-  /// saves (measured: 4 lines, 40 ns slower; 32 lines, 300 to 1400 ns faster).
+  /// The URL's bigrams cost about 22 ns a decision with AVX2, 45 without; a line screened
+  /// out saves 20 ns hot and more cold. Below this many lines that can be screened, the
+  /// screen does not pay (measured: 4 lines, 40 ns slower when the bigrams cost 50 ns, no
+  /// faster at 22; 32 lines, 300 to 1400 ns faster).
   static constexpr std::size_t min_screened_lines = 8;
 
   /// Sets with more lines than this are not prefetched (a hint per line admitted).

@@ -30,52 +30,12 @@
 #include <string_view>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "tokenguard/detail/bigrams.hpp"
 #include "tokenguard/detail/regex_ast.hpp"
 
 namespace tokenguard::detail {
 
 enum class prefilter_verdict : std::uint8_t { no_match, match, unknown };
-
-/// A set of byte pairs (bigrams), hashed to 256 bits. A rule set screens each
-/// of its lines with the bigrams its regex needs against those of the URL,
-/// touching neither the line nor its matcher when one is missing: with many
-/// lines on one URL prefix, most lines are decided by four AND-NOTs.
-using bigram_mask = std::array<std::uint64_t, 4>;
-
-[[nodiscard]] constexpr unsigned bigram_bit(unsigned char first, unsigned char second) noexcept {
-  return (first * 31U + second) & 255U;
-}
-
-/// The bigrams of `s`. A byte a bigram, gathered into bits at the end: setting bits one by
-/// one chains every step through the same four words (70 ns for an 80-byte URL, 48 so).
-[[nodiscard]] inline bigram_mask text_bigrams(std::string_view s) noexcept {
-  alignas(16) std::array<unsigned char, 256> seen{};
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  for (std::size_t i = 1; i < s.size(); ++i) seen[bigram_bit(p[i - 1], p[i])] = 0x80;
-  bigram_mask m{};
-#if defined(__SSE2__)
-  for (std::size_t k = 0; k < 16; ++k) {
-    const __m128i bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(seen.data() + 16 * k));
-    const auto bits = static_cast<std::uint32_t>(_mm_movemask_epi8(bytes));
-    m[k >> 2] |= std::uint64_t{bits} << (16 * (k & 3));
-  }
-#else
-  for (std::size_t k = 0; k < seen.size(); ++k) {
-    m[k >> 6] |= std::uint64_t{static_cast<unsigned>(seen[k] >> 7)} << (k & 63);
-  }
-#endif
-  return m;
-}
-
-/// Whether `have` holds every bigram of `need`.
-[[nodiscard]] inline bool covers(const bigram_mask& have, const bigram_mask& need) noexcept {
-  return ((need[0] & ~have[0]) | (need[1] & ~have[1]) | (need[2] & ~have[2]) |
-          (need[3] & ~have[3])) == 0;
-}
 
 /// What a text looks like to the matchers, computed once per text.
 struct text_facts {
