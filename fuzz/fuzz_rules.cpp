@@ -12,7 +12,9 @@
 // - a compiled set keeps within max_limit_to_lines, and no line is empty;
 // - evaluate is deterministic: twice on the same request gives the same
 //   outcome, also from a fresh context (the matching budget counts engine
-//   steps, not time).
+//   steps, not time);
+// - a text's folded bigrams (the line screen's, AVX2 where the processor has
+//   it) are the fold of its bigrams computed byte by byte.
 // The slowest evaluate() is printed at exit, for the campaign report.
 
 #include <algorithm>
@@ -25,6 +27,7 @@
 #include <string_view>
 
 #include "fuzz_support.hpp"
+#include "tokenguard/detail/bigrams.hpp"
 #include "tokenguard/detail/canonical_url.hpp"
 #include "tokenguard/rules.hpp"
 
@@ -79,6 +82,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string query(fields[2]);
   const std::string body(fields[3]);
   const std::string limit_to(fields[4]);
+
+  for (const std::string_view text : {std::string_view(url), std::string_view(body)}) {
+    namespace d = tokenguard::detail;
+    TOKENGUARD_FUZZ_CHECK(d::folded_text_bigrams(text) == d::fold(d::text_bigrams(text)),
+                          "folded bigrams of " + show(text));
+  }
 
   tokenguard::limits lim;
   lim.max_body_bytes = 4096;
