@@ -703,7 +703,7 @@ class rule_set {
                   std::move(path), std::move(compiled).value()};
   }
 
-  /// The URL's bigrams cost about 22 ns a decision with AVX2, 45 without; a line screened
+  /// The URL's bigrams cost about 22 ns a decision with AVX2, 44 without; a line screened
   /// out saves 20 ns hot and more cold. Below this many lines that can be screened, the
   /// screen does not pay (measured: 4 lines, 40 ns slower when the bigrams cost 50 ns, no
   /// faster at 22; 32 lines, 300 to 1400 ns faster).
