@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "tokenguard/detail/ascii_case.hpp"
 #include "tokenguard/detail/form_query.hpp"
 #include "tokenguard/detail/json_body.hpp"
 #include "tokenguard/detail/prefetch.hpp"
@@ -33,22 +34,20 @@ namespace detail {
 inline constexpr std::array<std::string_view, 9> known_methods = {
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 
-[[nodiscard]] constexpr char ascii_upper(char c) noexcept {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-[[nodiscard]] constexpr bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_upper(a[i]) != ascii_upper(b[i])) return false;
-  }
-  return true;
-}
+/// known_methods packed (upper_packed): every decision with rules looks its method up.
+inline constexpr auto known_method_words = [] {
+  std::array<std::uint64_t, known_methods.size()> words{};
+  for (std::size_t i = 0; i < known_methods.size(); ++i) words[i] = upper_packed(known_methods[i]);
+  return words;
+}();
 
 /// Bit for a standard method (compared case-insensitively), 0 for any other.
 [[nodiscard]] constexpr std::uint16_t method_bit(std::string_view method) noexcept {
+  const std::uint64_t word = upper_packed(method);
   for (std::size_t i = 0; i < known_methods.size(); ++i) {
-    if (iequals_ascii(method, known_methods[i])) return static_cast<std::uint16_t>(1U << i);
+    if (word == known_method_words[i] && method.size() == known_methods[i].size()) {
+      return static_cast<std::uint16_t>(1U << i);
+    }
   }
   return 0;
 }
