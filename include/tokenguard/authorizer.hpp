@@ -192,7 +192,10 @@ class authorizer {
     if (rules != nullptr) {
       const detail::rule_subject subject{req.method, method_bit, url.subject,
                                          url.query,  req.body,   options_.lim.max_body_bytes};
-      detail::rule_context ctx(subject, options_.lim.match_budget_units);
+      // A canonical URL is printable ASCII (canonical_url.hpp refuses any other byte and
+      // decodes escapes only to unreserved characters): no line break, nothing to scan for.
+      constexpr detail::text_facts canonical_url_facts{.ascii = true, .line_break = false};
+      detail::rule_context ctx(subject, options_.lim.match_budget_units, canonical_url_facts);
       switch (rule_set::evaluate(*rules, ctx)) {
         case rules_outcome::pass:
           break;

@@ -79,10 +79,15 @@ class rule_context {
  public:
   explicit rule_context(const rule_subject& subject,
                         std::int64_t budget_units = default_match_budget_units) noexcept
+      : rule_context(subject, budget_units, scan_text(subject.url)) {}
+  /// `url_facts` = scan_text(subject.url), known to the caller: a canonical URL (SPEC 4) is
+  /// printable ASCII by construction, so the request path need not scan it again.
+  rule_context(const rule_subject& subject, std::int64_t budget_units,
+               const text_facts& url_facts) noexcept
       : subject_(subject),
         body_(subject.body, subject.max_body_bytes),
         budget_(budget_units),
-        url_facts_(scan_text(subject.url)) {}
+        url_facts_(url_facts) {}
 
   [[nodiscard]] const rule_subject& subject() const noexcept { return subject_; }
   [[nodiscard]] json_body& body() noexcept { return body_; }
