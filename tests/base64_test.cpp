@@ -226,19 +226,43 @@ std::optional<std::string> decode_by_blocks(std::string_view in) {
   return std::string(buf.data(), n);
 }
 
-const std::vector<std::pair<std::string_view, std::optional<std::string> (*)(std::string_view)>>
-    decoders = {
-        {"base64_decode_strict", &decode},
-        {"swar_block", &decode_by_blocks<tokenguard::detail::base64_impl::swar_block>},
+using decoder = std::optional<std::string> (*)(std::string_view);
+const std::vector<std::pair<std::string_view, decoder>> decoders = [] {
+  std::vector<std::pair<std::string_view, decoder>> all = {
+      {"base64_decode_strict", &decode},
+      {"swar_block", &decode_by_blocks<tokenguard::detail::base64_impl::swar_block>},
 #if defined(__SSE2__)
-        {"sse2_block", &decode_by_blocks<tokenguard::detail::base64_impl::sse2_block>},
+      {"sse2_block", &decode_by_blocks<tokenguard::detail::base64_impl::sse2_block>},
 #endif
-};
+  };
+#if TOKENGUARD_X86_AVX2_PATHS
+  // Only where the processor runs it (base64_decode_strict asks the same question).
+  if (tokenguard::detail::cpu_has_avx2()) {
+    all.emplace_back("avx2_block", &decode_by_blocks<tokenguard::detail::base64_impl::avx2_block>);
+  }
+#endif
+  return all;
+}();
+
+TEST(Base64, TheAvx2BlockIsTestedWhereTheProcessorHasIt) {
+#if TOKENGUARD_X86_AVX2_PATHS
+  if (!tokenguard::detail::cpu_has_avx2()) GTEST_SKIP() << "this processor has no AVX2";
+  EXPECT_EQ(decoders.back().first, "avx2_block");
+  // One block exactly, and one and a bit (the last block overlaps the first).
+  EXPECT_EQ(decoders.back().second("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk"),
+            std::optional<std::string>("ABCDEFGHIJKLMNOPQRSTUVWXYZabcd"));
+  EXPECT_EQ(decoders.back().second("dXNlcjQ3OmFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3"),
+            std::optional<std::string>("user47:abcdefghijklmnopqrstuvw"));
+#else
+  GTEST_SKIP() << "no AVX2 path on this target";
+#endif
+}
 
 TEST(Base64, BlockPathAgreesWithReferenceForEveryByteInEveryLane) {
   // Lengths 4 to 20 are shorter than a block or a block and a little; 24 and
   // 40 end in a last block that overlaps the one before it; "ZQ==" and "ZXI="
-  // put padding in that last block.
+  // put padding in that last block; 64 and 68 are two 32-character blocks and
+  // two and a bit.
   const std::string valid24 = "QWxhZGRpbjpvcGVuIHNlc2Ft";
   const std::string valid40 = "dXNlcjE6c2VjcmV0LXNlY3JldC1zZWNyZXQtMDAx";
   const std::vector<std::string> bases = {"ZQ==",
@@ -253,7 +277,9 @@ TEST(Base64, BlockPathAgreesWithReferenceForEveryByteInEveryLane) {
                                           valid24 + "ZXI=",
                                           valid40,
                                           valid40 + "ZQ==",
-                                          valid40 + "ZXI="};
+                                          valid40 + "ZXI=",
+                                          valid40 + valid24,
+                                          valid40 + valid24 + "ZXI="};
   for (const auto& [name, decoder] : decoders) {
     for (const std::string& base : bases) {
       ASSERT_TRUE(reference_decode(base).has_value()) << base;

@@ -16,14 +16,10 @@
 #include <emmintrin.h>
 #endif
 
-// The URL's bigrams have an AVX2 path, chosen at run time where the build does not
-// already target AVX2 (GCC and Clang on x86-64).
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define TOKENGUARD_BIGRAMS_AVX2 1
-#include <immintrin.h>
-#else
-#define TOKENGUARD_BIGRAMS_AVX2 0
-#endif
+#include "tokenguard/detail/cpu_features.hpp"
+
+// The URL's bigrams have an AVX2 path, chosen at run time (cpu_features.hpp).
+#define TOKENGUARD_BIGRAMS_AVX2 TOKENGUARD_X86_AVX2_PATHS
 
 namespace tokenguard::detail {
 
@@ -137,13 +133,7 @@ inline constexpr std::size_t avx2_min_size = 9;
   return m;
 }
 
-[[nodiscard]] inline bool cpu_has_avx2() noexcept {
-  static const bool has = [] {
-    __builtin_cpu_init();  // may run before the constructors that would have called it
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return has;
-}
+using detail::cpu_has_avx2;
 #endif
 
 }  // namespace bigrams_impl
@@ -151,11 +141,8 @@ inline constexpr std::size_t avx2_min_size = 9;
 /// fold(text_bigrams(s)), computed straight into 128 bits: the URL's bigrams, once per
 /// decision that reaches a screened rule set.
 [[nodiscard]] inline folded_bigrams folded_text_bigrams(std::string_view s) noexcept {
-#if TOKENGUARD_BIGRAMS_AVX2 && defined(__AVX2__)
-  return bigrams_impl::folded_avx2(s);
-#elif TOKENGUARD_BIGRAMS_AVX2
-  return bigrams_impl::cpu_has_avx2() ? bigrams_impl::folded_avx2(s)
-                                      : bigrams_impl::folded_portable(s);
+#if TOKENGUARD_BIGRAMS_AVX2
+  return cpu_has_avx2() ? bigrams_impl::folded_avx2(s) : bigrams_impl::folded_portable(s);
 #else
   return bigrams_impl::folded_portable(s);
 #endif
