@@ -37,9 +37,20 @@ inline constexpr std::uint64_t highs = 0x8080808080808080ULL;
   return x ^ (lower >> 2);  // 0x80 >> 2 is 0x20, the case bit
 }
 
+/// The n bytes at p (sizeof(Word) <= n <= 2 * sizeof(Word)) from two loads of
+/// a Word, the first and the last; the lanes they share hold the same byte.
+template <class Word>
+[[nodiscard]] inline std::uint64_t load_overlapping(const char* p, std::size_t n) noexcept {
+  Word first = 0;
+  Word last = 0;
+  std::memcpy(&first, p, sizeof(Word));
+  std::memcpy(&last, p + n - sizeof(Word), sizeof(Word));
+  return first | (std::uint64_t{last} << (8 * (n - sizeof(Word))));
+}
+
 /// Bytes [at, at + n) of s (n <= 8) in the lanes of a word, the first in the
-/// lowest lane, the rest zero. At run time two overlapping loads (the lanes
-/// they share hold the same byte), never a byte outside [at, at + n).
+/// lowest lane, the rest zero. At run time at most two loads, never a byte
+/// outside [at, at + n).
 [[nodiscard]] constexpr std::uint64_t pack(std::string_view s, std::size_t at,
                                            std::size_t n) noexcept {
   std::uint64_t x = 0;
@@ -48,17 +59,9 @@ inline constexpr std::uint64_t highs = 0x8080808080808080ULL;
     if (n == 8) {
       std::memcpy(&x, p, 8);
     } else if (n >= 4) {
-      std::uint32_t first = 0;
-      std::uint32_t last = 0;
-      std::memcpy(&first, p, 4);
-      std::memcpy(&last, p + n - 4, 4);
-      x = first | (std::uint64_t{last} << (8 * (n - 4)));
+      x = load_overlapping<std::uint32_t>(p, n);
     } else if (n >= 2) {
-      std::uint16_t first = 0;
-      std::uint16_t last = 0;
-      std::memcpy(&first, p, 2);
-      std::memcpy(&last, p + n - 2, 2);
-      x = first | (std::uint64_t{last} << (8 * (n - 2)));
+      x = load_overlapping<std::uint16_t>(p, n);
     } else if (n == 1) {
       x = static_cast<unsigned char>(p[0]);
     }
