@@ -77,9 +77,9 @@ TEST(Bigrams, UrlLikeTextsFoldTheSameWay) {
   }
 }
 
-#if TOKENGUARD_BIGRAMS_AVX2
+#if TOKENGUARD_X86_AVX2_PATHS
 TEST(Bigrams, Avx2PathAgreesWithThePortablePath) {
-  if (!impl::cpu_has_avx2()) GTEST_SKIP() << "this processor has no AVX2";
+  if (!tokenguard::detail::cpu_has_avx2()) GTEST_SKIP() << "this processor has no AVX2";
   for (std::uint32_t seed = 0; seed < 8; ++seed) {
     for (std::size_t size = 0; size <= 200; ++size) {
       const std::string s = sample_text(size, seed * 7919 + static_cast<std::uint32_t>(size));

@@ -16,10 +16,8 @@
 #include <emmintrin.h>
 #endif
 
+// The URL's bigrams have an AVX2 path, chosen at run time.
 #include "tokenguard/detail/cpu_features.hpp"
-
-// The URL's bigrams have an AVX2 path, chosen at run time (cpu_features.hpp).
-#define TOKENGUARD_BIGRAMS_AVX2 TOKENGUARD_X86_AVX2_PATHS
 
 namespace tokenguard::detail {
 
@@ -78,7 +76,7 @@ namespace bigrams_impl {
   return fold(text_bigrams(s));
 }
 
-#if TOKENGUARD_BIGRAMS_AVX2
+#if TOKENGUARD_X86_AVX2_PATHS
 /// Texts shorter than this go the portable way (one window of 8 bigrams needs 9 bytes).
 inline constexpr std::size_t avx2_min_size = 9;
 
@@ -132,8 +130,6 @@ inline constexpr std::size_t avx2_min_size = 9;
   std::memcpy(m.data(), &both, sizeof(m));
   return m;
 }
-
-using detail::cpu_has_avx2;
 #endif
 
 }  // namespace bigrams_impl
@@ -141,7 +137,7 @@ using detail::cpu_has_avx2;
 /// fold(text_bigrams(s)), computed straight into 128 bits: the URL's bigrams, once per
 /// decision that reaches a screened rule set.
 [[nodiscard]] inline folded_bigrams folded_text_bigrams(std::string_view s) noexcept {
-#if TOKENGUARD_BIGRAMS_AVX2
+#if TOKENGUARD_X86_AVX2_PATHS
   return cpu_has_avx2() ? bigrams_impl::folded_avx2(s) : bigrams_impl::folded_portable(s);
 #else
   return bigrams_impl::folded_portable(s);
