@@ -11,6 +11,7 @@
 #include <optional>
 #include <string_view>
 
+#include "tokenguard/detail/ascii_case.hpp"
 #include "tokenguard/detail/base64.hpp"
 
 namespace tokenguard {
@@ -38,17 +39,6 @@ namespace detail::credentials_impl {
   while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
   return s;
-}
-
-/// `word` must be lower case ASCII.
-[[nodiscard]] constexpr bool iequals_lower(std::string_view s, std::string_view word) noexcept {
-  if (s.size() != word.size()) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower != word[i]) return false;
-  }
-  return true;
 }
 
 /// Bearer tokens: space and ASCII controls (which HTTP field values cannot
@@ -86,9 +76,9 @@ namespace detail::credentials_impl {
   std::size_t scheme_end = 0;
   while (scheme_end < value.size() && !impl::is_blank(value[scheme_end])) ++scheme_end;
   const std::string_view scheme_name = value.substr(0, scheme_end);
-  if (impl::iequals_lower(scheme_name, "basic")) {
+  if (detail::iequals_ascii(scheme_name, "basic")) {
     out.scheme = auth_scheme::basic;
-  } else if (impl::iequals_lower(scheme_name, "bearer")) {
+  } else if (detail::iequals_ascii(scheme_name, "bearer")) {
     out.scheme = auth_scheme::bearer;
   } else {
     return credentials_status::malformed;
