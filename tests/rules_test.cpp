@@ -851,9 +851,55 @@ TEST(RulesLayout, EachMethodDecidesAsItsMethodListAndRegexSay) {
   EXPECT_EQ(count_of("POST"), 1U);
   EXPECT_EQ(two.groups[std::countr_zero(detail::method_bit("PUT"))].first,
             two.groups[std::countr_zero(detail::method_bit("DELETE"))].first);
-  std::uint32_t stored = 0;  // candidates in the block: {/c, /b}, {/b}, {/a, /b}, once each
+  // Candidates in the block: {/c, /b}, {/b}, {/a, /b}, once each; the last list starts a
+  // cache line rather than straddle two (a slot of padding before it).
+  std::uint32_t stored = 0;
   for (const auto& g : two.groups) stored = std::max(stored, g.first + g.count);
-  EXPECT_EQ(stored, 5U);
+  EXPECT_EQ(stored, 6U);
+}
+
+// A method's list of candidates that fits in a cache line lies in one (a store copies each
+// set's candidates to a cache line's start): a cold decision misses on one line, not two.
+TEST(RulesLayout, ShortListsOfCandidatesDoNotStraddleCacheLines) {
+  const std::size_t per_line = rule_set::hot_alignment / 32;  // candidates of 32 bytes
+  static constexpr std::array<std::string_view, 4> lists = {"[post]", "[get]", "[put,delete]", ""};
+  std::size_t padded_sets = 0;
+  for (std::size_t lines = 1; lines <= 12; ++lines) {
+    for (std::size_t shape = 0; shape < 16; ++shape) {
+      // Lines for POST, GET, PUT and DELETE, or any method, in an order that varies.
+      std::vector<std::string_view> line_methods;
+      std::string limit_to;
+      for (std::size_t i = 0; i < lines; ++i) {
+        line_methods.push_back(lists[(i * (shape + 1) + shape / 4) % lists.size()]);
+        if (!limit_to.empty()) limit_to += "<br>";
+        limit_to += std::string(line_methods.back()) + "/line" + std::to_string(i) + "/.*";
+      }
+      auto set = rule_set::compile(limit_to);
+      ASSERT_TRUE(set.ok()) << limit_to;
+      const rule_set::hot_memory& hot = set.value().hot();
+      std::uint32_t used = 0;
+      for (const auto& g : hot.groups) {
+        used = std::max(used, g.first + g.count);
+        if (g.count == 0 || g.count > per_line) continue;
+        EXPECT_LE(g.first % per_line + g.count, per_line) << limit_to;
+      }
+      if (hot.candidate_bytes / 32 > std::size_t{lines}) ++padded_sets;
+      EXPECT_EQ(hot.candidate_bytes / 32, used) << limit_to;
+      // Padding or not, each line admits its own methods.
+      for (const std::string_view method : {"GET", "POST", "PUT", "DELETE", "PATCH"}) {
+        std::string lower(method);
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (std::size_t i = 0; i < lines; ++i) {
+          const bool admits =
+              line_methods[i].empty() || line_methods[i].find(lower) != std::string_view::npos;
+          EXPECT_EQ(evaluate(set.value(), req(method, "/line" + std::to_string(i) + "/x")),
+                    admits ? "pass" : "mismatch")
+              << method << " " << limit_to;
+        }
+      }
+    }
+  }
+  EXPECT_GT(padded_sets, 10U);  // the padding was needed often
 }
 
 // A store reads its rule sets from its own copy of their hot memory (copy_hot_to): the copy
