@@ -505,18 +505,22 @@ class rule_set {
   static detail::match_result match_candidate(const hot_memory& hot, const candidate& c,
                                               detail::rule_context& ctx) noexcept {
     using detail::match_result;
-    const line& l = hot.lines[c.line];
     if ((c.flags & url_flag) != 0) {
       const detail::compiled_regex::hot_fields url_hot{
           c.tables == no_tables ? detail::prefilter_tables{}
                                 : detail::prefilter_tables(hot.tables + c.tables),
           (c.flags & narrow_flag) != 0};
-      const match_result r =
-          l.url->match(ctx.subject().url, ctx.url_facts(), ctx.budget(), url_hot);
+      // The line itself (among the set's Boost programs, a cache miss in a cold set) is
+      // read only when the prefilter does not settle the answer.
+      const std::string_view url = ctx.subject().url;
+      match_result r = match_result::gave_up;
+      if (!detail::compiled_regex::settle(url, ctx.url_facts(), ctx.budget(), url_hot, r)) {
+        r = hot.lines[c.line].url->match_unsettled(url, ctx.url_facts(), ctx.budget());
+      }
       if (r != match_result::match) return r;
     }
     if ((c.flags & clauses_flag) == 0) return match_result::match;
-    for (const clause& cl : l.clauses) {
+    for (const clause& cl : hot.lines[c.line].clauses) {
       const match_result r =
           cl.type == clause::kind::query_param ? query_clause(cl, ctx) : json_clause(cl, ctx);
       if (r != match_result::match) return r;

@@ -281,16 +281,37 @@ class compiled_regex {
   /// The same, with `h` = hot(), kept by the caller.
   [[nodiscard]] match_result match(std::string_view text, const text_facts& facts,
                                    match_budget& budget, const hot_fields& h) const noexcept {
-    if (budget.exhausted()) return match_result::gave_up;
+    match_result settled = match_result::gave_up;
+    if (settle(text, facts, budget, h, settled)) return settled;
+    return match_unsettled(text, facts, budget);
+  }
+
+  /// match() in two parts, so that a caller holding hot_fields reads this object only when
+  /// the first does not settle the answer: settle() checks and charges the budget and runs
+  /// the prefilter; when it returns false, match_unsettled() (on the object whose hot_fields
+  /// these are) runs the engine. Together they answer and spend exactly as match().
+  [[nodiscard]] static bool settle(std::string_view text, const text_facts& facts,
+                                   match_budget& budget, const hot_fields& h,
+                                   match_result& answer) noexcept {
+    if (budget.exhausted()) {
+      answer = match_result::gave_up;
+      return true;
+    }
     budget.remaining -= match_call_units;
-    if (facts.ascii && h.narrow) {
-      if (h.prefilter.data() != nullptr) {
-        std::int64_t work = 0;
-        const prefilter_verdict v = h.prefilter.decide(text, facts.line_break, work);
-        budget.remaining -= work;
-        if (v == prefilter_verdict::match) return match_result::match;
-        if (v == prefilter_verdict::no_match) return match_result::no_match;
+    if (facts.ascii && h.narrow && h.prefilter.data() != nullptr) {
+      std::int64_t work = 0;
+      const prefilter_verdict v = h.prefilter.decide(text, facts.line_break, work);
+      budget.remaining -= work;
+      if (v != prefilter_verdict::unknown) {
+        answer = v == prefilter_verdict::match ? match_result::match : match_result::no_match;
+        return true;
       }
+    }
+    return false;
+  }
+  [[nodiscard]] match_result match_unsettled(std::string_view text, const text_facts& facts,
+                                             match_budget& budget) const noexcept {
+    if (facts.ascii && narrow_) {
       return run(*narrow_, text.data(), text.data() + text.size(),
                  regex_scratch::for_this_thread().narrow_results, budget, 1);
     }
