@@ -51,6 +51,18 @@ TEST(IsHttpToken, AcceptsTcharsOnly) {
   EXPECT_FALSE(is_http_token(std::string_view("GE\0T", 4)));
 }
 
+// Every byte, alone and between two tchars, against RFC 9110's list.
+TEST(IsHttpToken, EveryByte) {
+  const std::string_view specials = "!#$%&'*+-.^_`|~";
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool tchar = (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') ||
+                       specials.find(c) != std::string_view::npos;
+    EXPECT_EQ(is_http_token(std::string(1, c)), tchar) << b;
+    EXPECT_EQ(is_http_token("GE" + std::string(1, c) + "T"), tchar) << b;
+  }
+}
+
 TEST(CanonicalUrl, SpecExamples) {
   EXPECT_EQ(subject("/a/../admin"), "/admin");
   EXPECT_EQ(subject("//admin"), "/admin");
