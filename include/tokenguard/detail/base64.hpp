@@ -148,41 +148,46 @@ using wide_block = swar_block;
 #endif
 
 #if TOKENGUARD_X86_AVX2_PATHS
-/// Thirty-two characters at once with AVX2, chosen at run time: sse2_block's
-/// classes and offsets in twice the lanes, then the 24 bytes gathered with a
-/// byte shuffle in each half and a move of 32-bit words across them. A Basic
-/// header's 40 to 60 characters take two steps rather than four. Writes
-/// exactly 24 bytes to out; returns one bit per character outside the alphabet.
+/// Thirty-two characters at once with AVX2, chosen at run time: each
+/// character classified and given its offset by byte shuffles on its nibbles
+/// (Muła and Lemire's method: three table lookups where range compares took
+/// twenty-odd instructions), the 6-bit values joined by two multiply-adds,
+/// then the 24 bytes gathered with a byte shuffle in each half and a move of
+/// 32-bit words across them. A Basic header's 40 to 60 characters take two
+/// steps rather than four. Writes exactly 24 bytes to out; returns one bit per
+/// character outside the alphabet, whose bits decode to zero.
 struct avx2_block {
   static constexpr std::size_t chars = 32;
   [[nodiscard, gnu::target("avx2")]] static unsigned decode(const char* in, char* out) noexcept {
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in));
-    // lo <= x <= hi: AVX2 compares only with "greater than".
-    const __m256i upper = _mm256_and_si256(_mm256_cmpgt_epi8(x, _mm256_set1_epi8('A' - 1)),
-                                           _mm256_cmpgt_epi8(_mm256_set1_epi8('Z' + 1), x));
-    const __m256i lower = _mm256_and_si256(_mm256_cmpgt_epi8(x, _mm256_set1_epi8('a' - 1)),
-                                           _mm256_cmpgt_epi8(_mm256_set1_epi8('z' + 1), x));
-    const __m256i digit = _mm256_and_si256(_mm256_cmpgt_epi8(x, _mm256_set1_epi8('0' - 1)),
-                                           _mm256_cmpgt_epi8(_mm256_set1_epi8('9' + 1), x));
-    const __m256i plus = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('+'));
-    const __m256i slash = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('/'));
-    const __m256i valid = _mm256_or_si256(
-        _mm256_or_si256(_mm256_or_si256(upper, lower), _mm256_or_si256(digit, plus)), slash);
-    const __m256i offset = _mm256_or_si256(
-        _mm256_or_si256(_mm256_and_si256(upper, _mm256_set1_epi8(-65)),
-                        _mm256_and_si256(lower, _mm256_set1_epi8(-71))),
-        _mm256_or_si256(_mm256_or_si256(_mm256_and_si256(digit, _mm256_set1_epi8(4)),
-                                        _mm256_and_si256(plus, _mm256_set1_epi8(19))),
-                        _mm256_and_si256(slash, _mm256_set1_epi8(16))));
-    const __m256i v = _mm256_and_si256(
-        _mm256_and_si256(_mm256_add_epi8(x, offset), _mm256_set1_epi8(0x3f)), valid);
+    // Muła and Lemire's tables: a character is valid when the bits its low and high nibbles
+    // select have none in common, and its value is itself plus an offset its high nibble
+    // selects ('/', alone in its row, one place down). pshufb reads bits 0-3 and 7 of an
+    // index; the 0x2F mask clears bit 7 and keeps bits a shift brings in out of the way.
+    const __m256i lo_bits =
+        _mm256_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x13, 0x1A,
+                         0x1B, 0x1B, 0x1B, 0x1A, 0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                         0x11, 0x11, 0x13, 0x1A, 0x1B, 0x1B, 0x1B, 0x1A);
+    const __m256i hi_bits =
+        _mm256_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10, 0x10, 0x10,
+                         0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08,
+                         0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
+    const __m256i offsets =
+        _mm256_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 19, 4,
+                         -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i mask_2f = _mm256_set1_epi8(0x2f);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi32(x, 4), mask_2f);
+    const __m256i lo = _mm256_and_si256(x, mask_2f);
+    const __m256i invalid = _mm256_cmpgt_epi8(
+        _mm256_and_si256(_mm256_shuffle_epi8(lo_bits, lo), _mm256_shuffle_epi8(hi_bits, hi)),
+        _mm256_setzero_si256());
+    const __m256i offset =
+        _mm256_shuffle_epi8(offsets, _mm256_add_epi8(_mm256_cmpeq_epi8(x, mask_2f), hi));
+    // Invalid characters (the padding's '=' among them) decode to zero bits.
+    const __m256i v = _mm256_andnot_si256(invalid, _mm256_add_epi8(x, offset));
     // 6-bit lanes -> 12-bit values in 16-bit lanes -> 24-bit values in 32-bit lanes.
-    const __m256i pairs =
-        _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(v, _mm256_set1_epi16(0x00ff)), 6),
-                        _mm256_srli_epi16(v, 8));
-    const __m256i quads =
-        _mm256_or_si256(_mm256_slli_epi32(_mm256_and_si256(pairs, _mm256_set1_epi32(0xffff)), 12),
-                        _mm256_srli_epi32(pairs, 16));
+    const __m256i quads = _mm256_madd_epi16(_mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140)),
+                                            _mm256_set1_epi32(0x00011000));
     // Each 32-bit lane's three bytes, most significant first, to the front of its half;
     // then the halves' twelve bytes side by side.
     const __m256i bytes = _mm256_shuffle_epi8(
@@ -192,7 +197,7 @@ struct avx2_block {
         _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(joined));
     _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 16), _mm256_extracti128_si256(joined, 1));
-    return static_cast<unsigned>(_mm256_movemask_epi8(valid)) ^ 0xFFFFFFFFU;
+    return static_cast<unsigned>(_mm256_movemask_epi8(invalid));
   }
 };
 #endif
